@@ -1,0 +1,82 @@
+"""Creating and changing organisations and users; each write is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cegah.accounts.models import Organisation, Role, User
+from cegah.areas.models import Area
+from cegah.audit.actions import record_event
+
+
+def _org_values(org: Organisation) -> dict[str, Any]:
+    return {
+        "name": org.name, "short_name": org.short_name, "type": org.type,
+        "is_demo": org.is_demo,
+        "jurisdiction": sorted(org.jurisdiction.values_list("code", flat=True)),
+    }
+
+
+def do_save_organisation(
+    *, actor: Any, name: str, type: str, jurisdiction: Iterable[str], short_name: str = "",
+    is_demo: bool = False,
+) -> tuple[Organisation, bool]:
+    """Create the organisation named ``name`` or update it; returns (org, created)."""
+    codes = sorted(set(jurisdiction))
+    areas = list(Area.objects.filter(code__in=codes))
+    unknown = sorted(set(codes) - {a.code for a in areas})
+    if unknown:
+        raise ValidationError(f"jurisdiction: unknown area code(s) {', '.join(unknown)}")
+    with transaction.atomic():
+        org = Organisation.objects.filter(name=name).first()
+        old = _org_values(org) if org else None
+        created = org is None
+        if created:
+            org = Organisation(name=name)
+        org.short_name, org.type, org.is_demo = short_name, type, is_demo
+        org.full_clean()
+        org.save()
+        org.jurisdiction.set(areas)
+        new = _org_values(org)
+        if old != new:
+            record_event(actor=actor, action="create" if created else "update",
+                         object_type="organisation", object_key=str(org.pk), old=old, new=new)
+    return org, created
+
+
+def do_save_user(
+    *, actor: Any, username: str, organisation: Organisation | None, role: str,
+    password: str | None = None, email: str = "", full_name: str = "", is_demo: bool = False,
+) -> tuple[User, bool]:
+    """Create or update a user; system admins get Django admin rights, no one else does."""
+    if role not in Role.values:
+        raise ValidationError(f"role: expected one of {', '.join(Role.values)}, got {role!r}")
+    if role != Role.SYSTEM_ADMIN and organisation is None:
+        raise ValidationError("organisation: every user but a system admin belongs to one")
+    with transaction.atomic():
+        user = User.objects.filter(username=username).first()
+        created = user is None
+        old = None if created else {"organisation": user.organisation_id, "role": user.role,
+                                    "is_active": user.is_active}
+        if created:
+            user = User(username=username)
+        user.organisation = organisation
+        user.role = role
+        user.email = email
+        user.first_name = full_name[:150]
+        user.is_demo = is_demo
+        user.is_staff = user.is_superuser = role == Role.SYSTEM_ADMIN
+        if password is not None:
+            user.set_password(password)
+        user.save()
+        new = {"organisation": user.organisation_id, "role": user.role,
+               "is_active": user.is_active}
+        if created or old != new or password is not None:
+            record_event(actor=actor, action="create" if created else "update",
+                         object_type="user", object_key=username, old=old,
+                         new=new | ({"password": "changed"} if password is not None else {}))
+    return user, created

@@ -1,0 +1,138 @@
+"""Writes to the area hierarchy."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from cegah.areas.models import Area, Level, kind_for_code
+from cegah.audit.actions import record_event
+
+BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data" / "idn-area-data"
+
+# (file, level, parent column, code pattern)
+_FILES = [
+    ("provinces.csv", Level.PROVINCE, None, re.compile(r"^\d{2}$")),
+    ("regencies.csv", Level.REGENCY, "province_code", re.compile(r"^\d{2}\.\d{2}$")),
+    ("districts.csv", Level.DISTRICT, "regency_code", re.compile(r"^\d{2}\.\d{2}\.\d{2}$")),
+    ("villages.csv", Level.VILLAGE, "district_code", re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")),
+]
+
+
+class AreaDataError(ValueError):
+    """An area file is missing or has bad rows; nothing was loaded."""
+
+
+@dataclass
+class LoadResult:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def read_area_files(data_dir: Path) -> list[Area]:
+    """Read and validate the four idn-area-data CSV files into unsaved areas, parents first."""
+    areas: list[Area] = []
+    known: set[str] = set()
+    errors: list[str] = []
+    for filename, level, parent_col, pattern in _FILES:
+        path = data_dir / filename
+        if not path.exists():
+            raise AreaDataError(f"{path}: file not found (expected the idn-area-data CSV files).")
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            needed = {"code", "name"} | ({parent_col} if parent_col else set())
+            missing = needed - set(reader.fieldnames or [])
+            if missing:
+                raise AreaDataError(f"{path}: missing column(s) {', '.join(sorted(missing))}.")
+            for line, row in enumerate(reader, start=2):
+                code = (row["code"] or "").strip()
+                name = (row["name"] or "").strip()
+                parent = (row[parent_col] or "").strip() if parent_col else None
+                if not pattern.match(code):
+                    errors.append(f"{path.name} line {line}: code {code!r} is not a {level.key} code")
+                elif code in known:
+                    errors.append(f"{path.name} line {line}: duplicate code {code}")
+                elif parent_col and (parent not in known or not code.startswith(parent + ".")):
+                    errors.append(
+                        f"{path.name} line {line}: parent {parent!r} of {code} is unknown or does "
+                        "not match the code"
+                    )
+                elif not name:
+                    errors.append(f"{path.name} line {line}: empty name")
+                else:
+                    known.add(code)
+                    kind = kind_for_code(code)
+                    areas.append(
+                        Area(
+                            code=code, name=name, level=level, kind=kind, parent_id=parent,
+                            is_urban=(kind == "kelurahan") if level == Level.VILLAGE else None,
+                        )
+                    )
+                if len(errors) >= 50:
+                    break
+    if errors:
+        raise AreaDataError("\n".join(errors))
+    return areas
+
+
+def do_load_areas(
+    data_dir: Path | None = None,
+    *,
+    actor_label: str = "system",
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Load (or refresh) the whole hierarchy; idempotent, all or nothing."""
+    data_dir = Path(data_dir or BUNDLED_DATA_DIR)
+    areas = read_area_files(data_dir)
+    existing = {
+        code: (name, parent, kind)
+        for code, name, parent, kind in Area.objects.values_list("code", "name", "parent_id", "kind")
+    }
+    new = [a for a in areas if a.code not in existing]
+    changed = [
+        a for a in areas
+        if a.code in existing and existing[a.code] != (a.name, a.parent_id, a.kind)
+    ]
+    batch = 5000
+    done = 0
+    todo = len(new) + len(changed)
+    with transaction.atomic():
+        for start in range(0, len(new), batch):
+            Area.objects.bulk_create(new[start : start + batch])
+            done += len(new[start : start + batch])
+            if progress:
+                progress(done, todo)
+        for start in range(0, len(changed), batch):
+            Area.objects.bulk_update(
+                changed[start : start + batch], ["name", "parent", "kind", "is_urban"]
+            )
+            done += len(changed[start : start + batch])
+            if progress:
+                progress(done, todo)
+        result = LoadResult(len(new), len(changed), len(areas) - len(new) - len(changed))
+        record_event(
+            actor=None, actor_label=actor_label, action="areas_load", object_type="area",
+            object_key=str(data_dir.name),
+            new={"created": result.created, "updated": result.updated,
+                 "unchanged": result.unchanged},
+        )
+    return result
+
+
+def level_counts() -> dict[str, int]:
+    counts = {lvl.key: 0 for lvl in Level}
+    from django.db.models import Count
+
+    for row in Area.objects.values("level").annotate(n=Count("code")):
+        counts[Level(row["level"]).key] = row["n"]
+    return counts

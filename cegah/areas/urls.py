@@ -1,0 +1,9 @@
+from django.urls import path
+
+from cegah.areas import views
+
+app_name = "areas"
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("<str:code>/", views.detail, name="detail"),
+]

@@ -1,0 +1,78 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cegah import policy
+from cegah.areas.models import Level
+from cegah.cases.models import CaseCount, FactorValue, Population
+
+SEARCH_LIMIT = 50
+
+
+@login_required
+def browse(request: HttpRequest) -> HttpResponse:
+    """Provinces, or areas matching a name or code search (htmx swaps the results)."""
+    q = request.GET.get("q", "").strip()
+    areas = policy.visible_areas(request.user)
+    if q:
+        results = areas.filter(Q(name__icontains=q) | Q(code__startswith=q)).order_by(
+            "level", "code")[: SEARCH_LIMIT + 1]
+    else:
+        results = areas.filter(level=Level.PROVINCE).order_by("code")
+    results = list(results.annotate(n_children=Count("children")))
+    context = {"q": q, "results": results[:SEARCH_LIMIT], "more": len(results) > SEARCH_LIMIT}
+    if request.headers.get("HX-Request"):
+        return render(request, "areas/_results.html", context)
+    return render(request, "areas/browse.html", context)
+
+
+@login_required
+def detail(request: HttpRequest, code: str) -> HttpResponse:
+    user = request.user
+    area = policy.access_area_by_code(user, code)
+    children = list(area.children.annotate(n_children=Count("children")).order_by("code"))
+    context = {"area": area, "ancestors": area.ancestors(), "children": children,
+               "entitled": policy.can_view_area_data(user, area)}
+    if context["entitled"]:
+        context.update(_area_data(user, area, children))
+    return render(request, "areas/detail.html", context)
+
+
+def _subtree(qs, code: str):
+    return qs.filter(Q(area_id=code) | Q(area_id__startswith=code + "."))
+
+
+def _area_data(user, area, children) -> dict:
+    """Case counts (last 12 months), child population and factors of an area's subtree."""
+    cases = _subtree(policy.visible_data(user, CaseCount), area.code)
+    latest = cases.aggregate(m=Max("period"))["m"]
+    data: dict = {"latest": latest, "by_category": [], "child_totals": {}}
+    if latest:
+        start = latest.replace(year=latest.year - 1)
+        window = cases.filter(period__gt=start, period__lte=latest)
+        data["by_category"] = list(
+            window.values("category").annotate(total=Sum("count")).order_by("category"))
+        data["synthetic"] = window.filter(is_synthetic=True).exists()
+        # Per child area totals, from one grouped query over the window.
+        depth = len(area.code) + 1
+        totals: dict[str, int] = {}
+        for child in children:
+            totals[child.code] = 0
+        for code, total in window.values_list("area_id").annotate(t=Sum("count")).values_list(
+                "area_id", "t"):
+            prefix = code[: code.find(".", depth) if code.find(".", depth) > 0 else len(code)]
+            if prefix in totals:
+                totals[prefix] += total
+        data["child_totals"] = totals
+    pop = _subtree(policy.visible_data(user, Population), area.code)
+    year = pop.aggregate(y=Max("year"))["y"]
+    data["population"] = (
+        {"year": year, "children": pop.filter(year=year).aggregate(s=Sum("children"))["s"],
+         "synthetic": pop.filter(year=year, is_synthetic=True).exists()}
+        if year else None
+    )
+    data["factors"] = list(
+        policy.visible_data(user, FactorValue).filter(area=area).order_by("factor", "-year")
+    )
+    return data

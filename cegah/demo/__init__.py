@@ -1,0 +1,1 @@
+"""Demo organisations, people and synthetic data. Everything here is labelled demo/synthetic."""

@@ -1,0 +1,131 @@
+"""Reading and writing simple tables as CSV or XLSX, chosen by file extension."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("csv", "xlsx")
+
+
+class TableError(ValueError):
+    """The file cannot be read as a table at all."""
+
+
+def format_for(filename: str) -> str:
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise TableError(
+            f"{Path(filename).name}: expected a .csv or .xlsx file, got "
+            f"{'.' + suffix if suffix else 'no extension'}."
+        )
+    return suffix
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%Y-%m")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Return the header (lower-cased, stripped) and ``(line number, cells)`` for each row.
+
+    Line numbers are those a person sees in a text editor or a spreadsheet, so error
+    reports can point at them. CSV may be comma-, semicolon- or tab-separated (Excel in
+    Indonesian locales writes semicolons) and UTF-8 with or without a byte-order mark.
+    """
+    fmt = format_for(filename)
+    if fmt == "xlsx":
+        return _read_xlsx(data, filename)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableError(
+            f"{filename}: not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8."
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TableError(f"{filename}: the file is empty.") from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            yield reader.line_num, [c.strip() for c in cells]
+
+    return [h.strip().lower() for h in header], rows()
+
+
+def _read_xlsx(data: bytes, filename: str):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TableError(f"{filename}: not a readable .xlsx workbook ({exc}).") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    try:
+        header = [_cell_text(c).lower() for c in next(it)]
+    except StopIteration:
+        raise TableError(f"{filename}: the first worksheet is empty.") from None
+    while header and header[-1] == "":
+        header.pop()
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for line, values in enumerate(it, start=2):
+            cells = [_cell_text(v) for v in values[: max(len(header), 1)]]
+            if not any(cells):
+                continue
+            yield line, cells
+
+    return header, rows()
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Stop spreadsheet programs from running a text cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_table(path_or_file, fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]]):
+    """Write a table as CSV (UTF-8 with BOM, so Excel opens it right) or XLSX."""
+    if fmt == "csv":
+        fh = path_or_file
+        close = False
+        if isinstance(path_or_file, str | Path):
+            fh = open(path_or_file, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115
+            close = True
+        try:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([neutralise_formula(v) for v in row])
+        finally:
+            if close:
+                fh.close()
+        return
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet()
+    ws.append(list(header))
+    for row in rows:
+        ws.append([neutralise_formula(v) for v in row])
+    wb.save(path_or_file)

@@ -1,0 +1,214 @@
+"""Every access decision in Cegah, in one place.
+
+Views, API endpoints, exports and CLI commands ask this module two kinds of question:
+"may this actor do X (to this object)?" (``can_*``) and "which objects may this actor
+see?" (``visible_*`` querysets). The ``access_*`` helpers fetch one object or raise
+``Http404``, so "forbidden" and "missing" look the same.
+
+Rules:
+
+* Areas and their names are public reference data: every signed-in user may browse them.
+* Case counts, child populations and risk factors (the *protected data*) are visible only
+  within the actor's jurisdiction: the areas of their organisation and all their
+  descendants. System admins and the local CLI operator see everything.
+* What a role adds: viewer — see; data entry — also import; manager — also export;
+  organisation admin — also manage the organisation's people; system admin — everything,
+  including Django admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from cegah.accounts.models import Role
+from cegah.areas.models import Area, is_within, subtree_q
+
+
+class Capability(StrEnum):
+    VIEW_DATA = "view_data"
+    IMPORT_DATA = "import_data"
+    EXPORT_DATA = "export_data"
+    MANAGE_ORGANISATION = "manage_organisation"
+    ADMINISTER = "administer"
+
+
+_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.VIEWER: frozenset({Capability.VIEW_DATA}),
+    Role.DATA_ENTRY: frozenset({Capability.VIEW_DATA, Capability.IMPORT_DATA}),
+    Role.MANAGER: frozenset(
+        {Capability.VIEW_DATA, Capability.IMPORT_DATA, Capability.EXPORT_DATA}
+    ),
+    Role.ORG_ADMIN: frozenset(
+        {Capability.VIEW_DATA, Capability.IMPORT_DATA, Capability.EXPORT_DATA,
+         Capability.MANAGE_ORGANISATION}
+    ),
+    Role.SYSTEM_ADMIN: frozenset(Capability),
+}
+
+
+@dataclass(frozen=True)
+class LocalOperator:
+    """Whoever runs the ``cegah`` CLI without ``--user``: has shell access to the database
+    already, so the policy grants everything; the audit trail names them by ``label``."""
+
+    label: str = "cli"
+    pk: None = None
+    is_authenticated: bool = True
+
+
+def _is_everywhere(actor: Any) -> bool:
+    return isinstance(actor, LocalOperator) or (
+        getattr(actor, "is_authenticated", False)
+        and getattr(actor, "is_active", False)
+        and getattr(actor, "role", None) == Role.SYSTEM_ADMIN
+    )
+
+
+def _active_user(actor: Any) -> bool:
+    if isinstance(actor, LocalOperator):
+        return True
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    if actor.role == Role.SYSTEM_ADMIN:
+        return True
+    org = actor.organisation
+    return org is not None and org.is_active
+
+
+def has_capability(actor: Any, capability: Capability) -> bool:
+    if isinstance(actor, LocalOperator):
+        return True
+    if not _active_user(actor):
+        return False
+    return capability in _ROLE_CAPABILITIES.get(actor.role, frozenset())
+
+
+def jurisdiction_codes(actor: Any) -> list[str] | None:
+    """The area codes whose subtrees the actor may see data of; ``None`` means all."""
+    if _is_everywhere(actor):
+        return None
+    if not _active_user(actor):
+        return []
+    cache = getattr(actor, "_cegah_jurisdiction", None)
+    if cache is None:
+        cache = sorted(actor.organisation.jurisdiction.values_list("code", flat=True))
+        actor._cegah_jurisdiction = cache
+    return cache
+
+
+def data_filter(actor: Any, field: str = "area") -> Q:
+    """A filter restricting rows whose ``field`` is an area to the actor's jurisdiction."""
+    if not has_capability(actor, Capability.VIEW_DATA):
+        return Q(pk__in=[])
+    codes = jurisdiction_codes(actor)
+    if codes is None:
+        return Q()
+    return subtree_q(codes, field=f"{field}_id" if field else "code")
+
+
+# --- areas -----------------------------------------------------------------------------
+
+def visible_areas(actor: Any) -> QuerySet[Area]:
+    """Areas are public reference data for every signed-in user."""
+    if not _active_user(actor):
+        return Area.objects.none()
+    return Area.objects.all()
+
+
+def access_area_by_code(actor: Any, code: str) -> Area:
+    area = visible_areas(actor).filter(code=code).first()
+    if area is None:
+        raise Http404("No such area.")
+    return area
+
+
+def can_view_area_data(actor: Any, area: Area | str) -> bool:
+    """May the actor see the protected data (counts) of this area and its subtree?"""
+    if not has_capability(actor, Capability.VIEW_DATA):
+        return False
+    codes = jurisdiction_codes(actor)
+    code = area if isinstance(area, str) else area.code
+    return codes is None or is_within(code, codes)
+
+
+def data_areas(actor: Any) -> QuerySet[Area]:
+    """The areas whose protected data the actor may see."""
+    return Area.objects.filter(data_filter(actor, field=""))
+
+
+# --- protected data --------------------------------------------------------------------
+
+def visible_data(actor: Any, model) -> QuerySet:
+    """Case counts, populations or factor values the actor may see."""
+    return model.objects.filter(data_filter(actor))
+
+
+def can_import(actor: Any) -> bool:
+    return has_capability(actor, Capability.IMPORT_DATA)
+
+
+def can_import_area(actor: Any, code: str) -> bool:
+    """May the actor write data for this area? Same scope as seeing it."""
+    return can_import(actor) and can_view_area_data(actor, code)
+
+
+def can_export(actor: Any) -> bool:
+    return has_capability(actor, Capability.EXPORT_DATA)
+
+
+def visible_imports(actor: Any) -> QuerySet:
+    from cegah.cases.models import ImportBatch
+
+    if not can_import(actor):
+        return ImportBatch.objects.none()
+    if _is_everywhere(actor):
+        return ImportBatch.objects.all()
+    return ImportBatch.objects.filter(organisation_id=actor.organisation_id)
+
+
+def access_import_by_id(actor: Any, import_id: int):
+    batch = visible_imports(actor).filter(pk=import_id).first()
+    if batch is None:
+        raise Http404("No such import.")
+    return batch
+
+
+# --- organisations, people, audit ------------------------------------------------------
+
+def visible_organisations(actor: Any) -> QuerySet:
+    """Every signed-in user sees the directory of organisations (names, types, areas)."""
+    from cegah.accounts.models import Organisation
+
+    if not _active_user(actor):
+        return Organisation.objects.none()
+    return Organisation.objects.filter(is_active=True)
+
+
+def visible_members(actor: Any) -> QuerySet:
+    """People an actor may list: their own organisation's, or all for system admins."""
+    from cegah.accounts.models import User
+
+    if _is_everywhere(actor):
+        return User.objects.all()
+    if not has_capability(actor, Capability.MANAGE_ORGANISATION):
+        return User.objects.none()
+    return User.objects.filter(organisation_id=actor.organisation_id)
+
+
+def visible_audit_events(actor: Any) -> QuerySet:
+    from cegah.audit.models import AuditEvent
+
+    if _is_everywhere(actor):
+        return AuditEvent.objects.all()
+    if not has_capability(actor, Capability.MANAGE_ORGANISATION):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(organisation_id=actor.organisation_id)
+
+
+def can_use_admin(actor: Any) -> bool:
+    return not isinstance(actor, LocalOperator) and has_capability(actor, Capability.ADMINISTER)

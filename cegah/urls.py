@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cegah import policy
+from cegah.web import views as web_views
+
+
+def _admin_has_permission(request) -> bool:
+    return policy.can_use_admin(request.user)
+
+
+# Django admin is for system admins only; the policy module decides.
+admin.site.has_permission = _admin_has_permission
+admin.site.site_header = "Cegah"
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("cegah.accounts.urls")),
+    path("areas/", include("cegah.areas.urls")),
+    path("data/", include("cegah.cases.urls")),
+    path("audit/", include("cegah.audit.urls")),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
