@@ -87,7 +87,8 @@ def cmd_areas_load(args) -> int:
 
     start = time.monotonic()
     try:
-        result = do_load_areas(args.data_dir, actor_label=f"cli:{getpass.getuser()}",
+        only = tuple(c.strip() for c in args.only.split(",") if c.strip()) if args.only else None
+        result = do_load_areas(args.data_dir, only=only, actor_label=f"cli:{getpass.getuser()}",
                                progress=Progress("areas"))
     except AreaDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -232,7 +233,7 @@ def cmd_demo(args) -> int:
         return EXIT_USAGE
     cmd_init(argparse.Namespace(verbosity=0))
     if Area.objects.count() < 100_000:
-        cmd_areas_load(argparse.Namespace(data_dir=None))
+        cmd_areas_load(argparse.Namespace(data_dir=None, only=None))
     actor = _actor(argparse.Namespace(user=None))
     print("Demo organisations and people (synthetic) ...")
     logins = do_load_demo_people(actor)
@@ -292,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = asub.add_parser("load", help="load or refresh all areas (idempotent)")
     s.add_argument("--data-dir", type=Path, default=None,
                    help="folder with idn-area-data CSV files (default: the bundled copy)")
+    s.add_argument("--only", metavar="CODES",
+                   help="comma-separated area codes: load districts and villages only under these")
     s.set_defaults(func=cmd_areas_load)
     s = asub.add_parser("stats", help="print LEVEL COUNT for each level")
     s.set_defaults(func=cmd_areas_stats)

@@ -108,7 +108,8 @@ def data_filter(actor: Any, field: str = "area") -> Q:
     codes = jurisdiction_codes(actor)
     if codes is None:
         return Q()
-    return subtree_q(codes, field=f"{field}_id" if field else "code")
+    # "area__code" is answered from the foreign-key column itself, without a join.
+    return subtree_q(codes, field=f"{field}__code" if field else "code")
 
 
 # --- areas -----------------------------------------------------------------------------

@@ -2,17 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cegah import policy
 from cegah.web import views as web_views
 
-
-def _admin_has_permission(request) -> bool:
-    return policy.can_use_admin(request.user)
-
-
-# Django admin is for system admins only; the policy module decides.
-admin.site.has_permission = _admin_has_permission
-admin.site.site_header = "Cegah"
 
 urlpatterns = [
     path("", web_views.home, name="home"),

@@ -51,6 +51,7 @@ def do_save_organisation(
 def do_save_user(
     *, actor: Any, username: str, organisation: Organisation | None, role: str,
     password: str | None = None, email: str = "", full_name: str = "", is_demo: bool = False,
+    password_hash: str | None = None,
 ) -> tuple[User, bool]:
     """Create or update a user; system admins get Django admin rights, no one else does."""
     if role not in Role.values:
@@ -72,11 +73,14 @@ def do_save_user(
         user.is_staff = user.is_superuser = role == Role.SYSTEM_ADMIN
         if password is not None:
             user.set_password(password)
+        elif password_hash is not None:
+            user.password = password_hash
         user.save()
         new = {"organisation": user.organisation_id, "role": user.role,
                "is_active": user.is_active}
-        if created or old != new or password is not None:
+        password_changed = password is not None or password_hash is not None
+        if created or old != new or password_changed:
             record_event(actor=actor, action="create" if created else "update",
                          object_type="user", object_key=username, old=old,
-                         new=new | ({"password": "changed"} if password is not None else {}))
+                         new=new | ({"password": "changed"} if password_changed else {}))
     return user, created

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from cegah.areas.models import Area, Level, kind_for_code
+from cegah.areas.models import Area, Level, is_within, kind_for_code
 from cegah.audit.actions import record_event
 
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data" / "idn-area-data"
@@ -39,8 +39,12 @@ class LoadResult:
         return self.created + self.updated + self.unchanged
 
 
-def read_area_files(data_dir: Path) -> list[Area]:
-    """Read and validate the four idn-area-data CSV files into unsaved areas, parents first."""
+def read_area_files(data_dir: Path, only: tuple[str, ...] | None = None) -> list[Area]:
+    """Read and validate the four idn-area-data CSV files into unsaved areas, parents first.
+
+    ``only`` limits districts and villages to those under the given codes (all provinces
+    and regencies are always read), for installations that work in a few regions.
+    """
     areas: list[Area] = []
     known: set[str] = set()
     errors: list[str] = []
@@ -56,6 +60,8 @@ def read_area_files(data_dir: Path) -> list[Area]:
                 raise AreaDataError(f"{path}: missing column(s) {', '.join(sorted(missing))}.")
             for line, row in enumerate(reader, start=2):
                 code = (row["code"] or "").strip()
+                if only and level >= Level.DISTRICT and not is_within(code, only):
+                    continue
                 name = (row["name"] or "").strip()
                 parent = (row[parent_col] or "").strip() if parent_col else None
                 if not pattern.match(code):
@@ -88,12 +94,13 @@ def read_area_files(data_dir: Path) -> list[Area]:
 def do_load_areas(
     data_dir: Path | None = None,
     *,
+    only: tuple[str, ...] | None = None,
     actor_label: str = "system",
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """Load (or refresh) the whole hierarchy; idempotent, all or nothing."""
     data_dir = Path(data_dir or BUNDLED_DATA_DIR)
-    areas = read_area_files(data_dir)
+    areas = read_area_files(data_dir, only)
     existing = {
         code: (name, parent, kind)
         for code, name, parent, kind in Area.objects.values_list("code", "name", "parent_id", "kind")

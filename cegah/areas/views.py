@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cegah import policy
-from cegah.areas.models import Level
+from cegah.areas.models import Level, subtree_q
 from cegah.cases.models import CaseCount, FactorValue, Population
 
 SEARCH_LIMIT = 50
@@ -40,7 +40,7 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _subtree(qs, code: str):
-    return qs.filter(Q(area_id=code) | Q(area_id__startswith=code + "."))
+    return qs.filter(subtree_q([code], field="area__code"))
 
 
 def _area_data(user, area, children) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Q
 
@@ -34,6 +35,8 @@ def do_load_demo_people(actor) -> list[tuple[str, str, str]]:
     """Create the demo organisations and users; returns (username, organisation, role)."""
     provinces = list(Area.objects.filter(level=Level.PROVINCE).values_list("code", flat=True))
     logins = []
+    # One Argon2 hash for all demo accounts: hashing is slow on purpose.
+    demo_hash = make_password(DEMO_PASSWORD)
     with transaction.atomic():
         for spec in DEMO_ORGANISATIONS:
             codes = provinces if spec.jurisdiction == (ALL_PROVINCES,) else spec.jurisdiction
@@ -44,12 +47,12 @@ def do_load_demo_people(actor) -> list[tuple[str, str, str]]:
                 username = demo_username(spec.slug, role)
                 if not _exists(username):
                     do_save_user(actor=actor, username=username, organisation=org, role=role,
-                                 password=DEMO_PASSWORD, is_demo=True,
+                                 password_hash=demo_hash, is_demo=True,
                                  full_name=f"Demo {Role(role).label}")
                 logins.append((username, org.short_name, role))
         if not _exists(DEMO_ADMIN):
             do_save_user(actor=actor, username=DEMO_ADMIN, organisation=None,
-                         role=Role.SYSTEM_ADMIN, password=DEMO_PASSWORD, is_demo=True,
+                         role=Role.SYSTEM_ADMIN, password_hash=demo_hash, is_demo=True,
                          full_name="Demo system admin")
         logins.append((DEMO_ADMIN, "-", Role.SYSTEM_ADMIN))
     return logins

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 FORMATS = ("csv", "xlsx")
 
 
@@ -20,8 +22,9 @@ def format_for(filename: str) -> str:
     suffix = Path(filename).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
         raise TableError(
-            f"{Path(filename).name}: expected a .csv or .xlsx file, got "
-            f"{'.' + suffix if suffix else 'no extension'}."
+            _("%(file)s: expected a .csv or .xlsx file, got %(suffix)s.")
+            % {"file": Path(filename).name,
+               "suffix": "." + suffix if suffix else _("no extension")}
         )
     return suffix
 
@@ -50,7 +53,8 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[in
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TableError(
-            f"{filename}: not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8."
+            _("%(file)s: not UTF-8 text (byte %(byte)s); save the file as CSV UTF-8.")
+            % {"file": filename, "byte": exc.start}
         ) from None
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
@@ -58,7 +62,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[in
     try:
         header = next(reader)
     except StopIteration:
-        raise TableError(f"{filename}: the file is empty.") from None
+        raise TableError(_("%(file)s: the file is empty.") % {"file": filename}) from None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for cells in reader:
@@ -77,13 +81,15 @@ def _read_xlsx(data: bytes, filename: str):
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TableError(f"{filename}: not a readable .xlsx workbook ({exc}).") from None
+        raise TableError(_("%(file)s: not a readable .xlsx workbook (%(error)s).")
+                         % {"file": filename, "error": exc}) from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     try:
         header = [_cell_text(c).lower() for c in next(it)]
     except StopIteration:
-        raise TableError(f"{filename}: the first worksheet is empty.") from None
+        raise TableError(
+            _("%(file)s: the first worksheet is empty.") % {"file": filename}) from None
     while header and header[-1] == "":
         header.pop()
 

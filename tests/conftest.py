@@ -1,0 +1,85 @@
+"""Shared fixtures.
+
+The test database gets a slice of the real area hierarchy once per session (all
+provinces and regencies; districts and villages of DKI Jakarta, Kota Manado and
+Kabupaten Jombang). Named users follow healthchecks' convention: Alice (the owner, in
+South Jakarta police), Bob (her colleague), Charlie (an outsider in an NGO in North
+Sulawesi).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from cegah.accounts.actions import do_save_organisation, do_save_user
+from cegah.accounts.models import OrganisationType, Role
+from cegah.areas.actions import do_load_areas
+from cegah.policy import LocalOperator
+
+TEST_REGIONS = ("31", "71.71", "35.17")
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        do_load_areas(only=TEST_REGIONS, actor_label="test")
+
+
+@pytest.fixture
+def operator():
+    return LocalOperator(label="cli:test")
+
+
+@pytest.fixture
+def org_jaksel(db, operator):
+    org, _ = do_save_organisation(actor=operator, name="Unit PPA Polres Jakarta Selatan",
+                                  type=OrganisationType.POLICE, jurisdiction=["31.74"])
+    return org
+
+
+@pytest.fixture
+def org_manado(db, operator):
+    org, _ = do_save_organisation(actor=operator, name="LSM Perlindungan Anak Manado",
+                                  type=OrganisationType.NGO, jurisdiction=["71.71"])
+    return org
+
+
+@pytest.fixture
+def org_jatim(db, operator):
+    org, _ = do_save_organisation(actor=operator, name="DP3A Jawa Timur",
+                                  type=OrganisationType.GOVERNMENT, jurisdiction=["35"])
+    return org
+
+
+def make_user(operator, username, org, role):
+    user, _ = do_save_user(actor=operator, username=username, organisation=org, role=role,
+                           password_hash="!")  # unusable password: tests log in by force
+    return user
+
+
+@pytest.fixture
+def alice(org_jaksel, operator):
+    return make_user(operator, "alice", org_jaksel, Role.MANAGER)
+
+
+@pytest.fixture
+def bob(org_jaksel, operator):
+    return make_user(operator, "bob", org_jaksel, Role.VIEWER)
+
+
+@pytest.fixture
+def charlie(org_manado, operator):
+    return make_user(operator, "charlie", org_manado, Role.MANAGER)
+
+
+@pytest.fixture
+def sysadmin(db, operator):
+    return make_user(operator, "root-admin", None, Role.SYSTEM_ADMIN)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
