@@ -193,6 +193,35 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_delete(args) -> int:
+    import datetime as dt
+
+    from django.core.exceptions import PermissionDenied
+
+    from cegah.cases.actions import do_delete_data
+
+    def bound(value: str | None, name: str):
+        if not value:
+            return None
+        try:
+            if args.kind == "cases":
+                return dt.datetime.strptime(value, "%Y-%m").date()
+            return int(value)
+        except ValueError:
+            expected = "YYYY-MM" if args.kind == "cases" else "a year YYYY"
+            raise SystemExit(f"error: {name}: expected {expected}, got {value!r}.") from None
+
+    start, end = bound(args.start, "--from"), bound(args.end, "--to")
+    try:
+        n = do_delete_data(_actor(args), args.kind, args.area, start=start, end=end)
+    except PermissionDenied:
+        print("error: not allowed (no import right, or area outside the jurisdiction).",
+              file=sys.stderr)
+        return EXIT_INVALID
+    print(f"deleted {n:,} {args.kind} value(s) under {args.area}")
+    return EXIT_OK
+
+
 def cmd_users_create(args) -> int:
     from django.core.exceptions import ValidationError
 
@@ -317,6 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user", help="act with this user's rights (default: local operator)")
     s.set_defaults(func=cmd_export)
 
+    s = sub.add_parser("delete", help="delete data of an area and its sub-areas (audited)")
+    s.add_argument("kind", choices=kinds)
+    s.add_argument("--area", required=True, help="area code; its sub-areas are included")
+    s.add_argument("--from", dest="start", help="first month YYYY-MM (cases) or year")
+    s.add_argument("--to", dest="end", help="last month YYYY-MM (cases) or year")
+    s.add_argument("--user", help="act with this user's rights (default: local operator)")
+    s.set_defaults(func=cmd_delete)
+
     users = sub.add_parser("users", help="people")
     usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     s = usub.add_parser("create", help="create or update a user (asks for the password)")
@@ -356,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
     except ImproperlyConfigured as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from django.conf import settings
+    from django.utils import translation
+
+    # Messages (validation errors, labels) in CEGAH_LANGUAGE: Indonesian unless set to "en".
+    language = os.environ.get("CEGAH_LANGUAGE", settings.LANGUAGE_CODE)
+    if language not in dict(settings.LANGUAGES):
+        print(f"configuration error: CEGAH_LANGUAGE must be one of "
+              f"{', '.join(dict(settings.LANGUAGES))}; got {language!r}.", file=sys.stderr)
+        return EXIT_USAGE
+    translation.activate(language)
     try:
         return args.func(args)
     except KeyboardInterrupt:

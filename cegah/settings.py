@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "cegah.web.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,7 +107,8 @@ DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cegah.sqlite3'
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CEGAH_DB_CONN_MAX_AGE", 60))
 except ValueError as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Cegah understands: {exc}")
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a database URL Cegah understands: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {

@@ -4,7 +4,6 @@ from django.urls import include, path
 
 from cegah.web import views as web_views
 
-
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from cegah import policy
 from cegah.accounts.models import Role
@@ -54,7 +55,6 @@ def _status(client: Client, url: str) -> int:
 def test_each_role_sees_exactly_its_entitlement(world, org_key, role):
     user = world["users"][(org_key, role)]
     client = client_for(user)
-    own_village, own_total = ORGS[org_key][1], ORGS[org_key][2]
 
     # Home: the 12-month summary holds the own total and nobody else's.
     home = client.get("/")
@@ -65,7 +65,7 @@ def test_each_role_sees_exactly_its_entitlement(world, org_key, role):
         assert shown == (other == org_key), (other, org_key, role)
 
     # Area pages: public names for all; the data section only in the own jurisdiction.
-    for other, (_f, village, total) in ORGS.items():
+    for other, (_f, village, _total) in ORGS.items():
         page = client.get(f"/areas/{village}/")
         assert page.status_code == 200
         assert ('id="area-data"' in page.content.decode()) == (other == org_key)
@@ -162,7 +162,8 @@ def test_an_inactive_organisation_loses_access(world):
 def test_imports_outside_the_jurisdiction_are_refused(world):
     user = world["users"][("manado", Role.DATA_ENTRY)]
     csv = b"code,period,category,count\n31.74.01.1001,2026-03,sexual_abuse,1\n"
-    batch, plan = do_import(user, "cases", csv, "wrong.csv")
+    with translation.override("en"):
+        batch, plan = do_import(user, "cases", csv, "wrong.csv")
     assert not plan.validated.ok
     assert "outside your organisation's jurisdiction" in plan.validated.errors[0].message
     assert not CaseCount.objects.filter(period="2026-03-01").exists()

@@ -65,7 +65,8 @@ def read_area_files(data_dir: Path, only: tuple[str, ...] | None = None) -> list
                 name = (row["name"] or "").strip()
                 parent = (row[parent_col] or "").strip() if parent_col else None
                 if not pattern.match(code):
-                    errors.append(f"{path.name} line {line}: code {code!r} is not a {level.key} code")
+                    errors.append(
+                        f"{path.name} line {line}: code {code!r} is not a {level.key} code")
                 elif code in known:
                     errors.append(f"{path.name} line {line}: duplicate code {code}")
                 elif parent_col and (parent not in known or not code.startswith(parent + ".")):
@@ -103,7 +104,8 @@ def do_load_areas(
     areas = read_area_files(data_dir, only)
     existing = {
         code: (name, parent, kind)
-        for code, name, parent, kind in Area.objects.values_list("code", "name", "parent_id", "kind")
+        for code, name, parent, kind in Area.objects.values_list(
+            "code", "name", "parent_id", "kind")
     }
     new = [a for a in areas if a.code not in existing]
     changed = [

@@ -112,8 +112,10 @@ def _apply(plan: Plan, batch: ImportBatch, actor: Any, synthetic: bool,
                for f in (*spec.key_fields, *spec.values)]
     columns += ["is_synthetic", "import_batch_id", "updated_at"]
     qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    # Table and column names come from the model, never from input; values are bound.
+    table, names = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
     extra = (synthetic, batch.pk, now)
     with connection.cursor() as cursor:
         for start in range(0, len(plan.new), _WRITE_BATCH):
@@ -301,3 +303,41 @@ def do_export(actor: Any, kind: str, out, fmt: str, area_code: str | None = None
     record_event(actor=actor, action="export", object_type=kind, object_key=area_code or "",
                  new={"rows": count, "format": fmt})
     return count
+
+
+# --- deletion --------------------------------------------------------------------------
+
+def do_delete_data(
+    actor: Any, kind: str, area_code: str, *, start: Any = None, end: Any = None,
+) -> int:
+    """Delete one kind of data for an area and its sub-areas, optionally within a range of
+    months (cases, ``datetime.date`` first-of-month) or years (population, factors).
+
+    Each deleted value is recorded in the audit trail with its old value, in the same
+    transaction. The actor needs the import right for the area.
+    """
+    if kind not in SPECS:
+        raise ValueError(f"kind: expected one of {', '.join(SPECS)}, got {kind!r}")
+    if not policy.can_import_area(actor, area_code):
+        raise PermissionDenied
+    spec = SPECS[kind]
+    qs = policy.visible_data(actor, spec.model).filter(subtree_q([area_code], "area__code"))
+    field = "period" if kind == DataKind.CASES else "year"
+    if start is not None:
+        qs = qs.filter(**{f"{field}__gte": start})
+    if end is not None:
+        qs = qs.filter(**{f"{field}__lte": end})
+    with transaction.atomic():
+        rows = list(qs.values_list("pk", *spec.key_fields, *spec.values))
+        nk = len(spec.key_fields)
+        record_events(
+            actor=actor, action="delete", object_type=kind,
+            changes=((_key_label(r[1 : 1 + nk]), dict(zip(spec.values, r[1 + nk :], strict=True)),
+                      None) for r in rows),
+        )
+        pks = [r[0] for r in rows]
+        for i in range(0, len(pks), _WRITE_BATCH):
+            spec.model.objects.filter(pk__in=pks[i : i + _WRITE_BATCH]).delete()
+        record_event(actor=actor, action="delete", object_type=kind, object_key=area_code,
+                     new={"deleted": len(pks), "from": str(start or ""), "to": str(end or "")})
+    return len(pks)

@@ -220,6 +220,13 @@ def _map_header(spec: ImportSpec, header: list[str], result: ValidatedFile) -> d
         name = raw.strip().lower().replace(" ", "_")
         if not name:
             continue
+        if _NIK.search(raw):
+            # A file of personal records without a header row: never echo the number.
+            result.add_error(1, _(
+                "a cell holds a 16-digit number that looks like a national ID number (NIK); "
+                "Cegah takes no personal data. The file was not imported."
+            ))
+            continue
         if name in names:
             canonical = names[name]
             if canonical in positions:

@@ -86,7 +86,6 @@ class CaseCount(_AreaData):
     count = models.PositiveIntegerField(_("reported cases"))
 
     class Meta:
-        ordering = ["area", "period", "category"]
         constraints = [
             models.UniqueConstraint(fields=["area", "period", "category"],
                                     name="casecount_natural_key"),
@@ -95,18 +94,23 @@ class CaseCount(_AreaData):
         verbose_name = _("reported case count")
         verbose_name_plural = _("reported case counts")
 
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.period:%Y-%m} {self.category}: {self.count}"
+
 
 class Population(_AreaData):
     year = models.PositiveSmallIntegerField(_("year"))
     children = models.PositiveIntegerField(_("children (under 18)"))
 
     class Meta:
-        ordering = ["area", "year"]
         constraints = [
             models.UniqueConstraint(fields=["area", "year"], name="population_natural_key"),
         ]
         verbose_name = _("child population")
         verbose_name_plural = _("child populations")
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.year}: {self.children}"
 
 
 class FactorValue(_AreaData):
@@ -115,7 +119,6 @@ class FactorValue(_AreaData):
     value = models.FloatField(_("value"))
 
     class Meta:
-        ordering = ["area", "factor", "year"]
         constraints = [
             models.UniqueConstraint(fields=["area", "factor", "year"],
                                     condition=models.Q(year__isnull=False),
@@ -126,3 +129,6 @@ class FactorValue(_AreaData):
         ]
         verbose_name = _("risk factor value")
         verbose_name_plural = _("risk factor values")
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.factor} {self.year or ''}: {self.value}"

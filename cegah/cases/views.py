@@ -80,6 +80,10 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
     batch = policy.access_import_by_id(request.user, pk)
+    if batch.status != ImportStatus.PREVIEW:
+        # An applied import is not undone by "discard"; do not claim it was.
+        messages.error(request, _("This import was already confirmed or discarded."))
+        return redirect("cases:import-detail", pk)
     actions.do_discard_import(request.user, batch)
     messages.success(request, _("The upload was discarded; nothing was imported."))
     return redirect("cases:imports")
