@@ -396,8 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
     from django.utils import translation
 
-    # Messages (validation errors, labels) in CEGAH_LANGUAGE: Indonesian unless set to "en".
-    language = os.environ.get("CEGAH_LANGUAGE", settings.LANGUAGE_CODE)
+    # The command line speaks English (its own messages are not translated) unless
+    # CEGAH_LANGUAGE=id asks for Indonesian validation messages.
+    language = os.environ.get("CEGAH_LANGUAGE", "en")
     if language not in dict(settings.LANGUAGES):
         print(f"configuration error: CEGAH_LANGUAGE must be one of "
               f"{', '.join(dict(settings.LANGUAGES))}; got {language!r}.", file=sys.stderr)

@@ -31,3 +31,21 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
+
+
+ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "delete": _("deleted"),
+    "import": _("imported"),
+    "export": _("exported"),
+    "areas_load": _("loaded areas"),
+}
+OBJECT_LABELS = {
+    "cases": _("reported case counts"),
+    "population": _("child population"),
+    "factors": _("risk factors"),
+    "organisation": _("organisation"),
+    "user": _("user"),
+    "area": _("areas"),
+}

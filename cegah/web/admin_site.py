@@ -5,13 +5,14 @@ from functools import update_wrapper
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 
 class CegahAdminSite(admin.AdminSite):
     site_header = "Cegah"
-    site_title = "Cegah admin"
+    site_title = _("Cegah admin")
 
     def has_permission(self, request) -> bool:
         from cegah import policy

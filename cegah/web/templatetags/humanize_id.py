@@ -36,3 +36,17 @@ def role_label(value):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def audit_action(value):
+    from cegah.audit.models import ACTION_LABELS
+
+    return ACTION_LABELS.get(value, value)
+
+
+@register.filter
+def audit_object(value):
+    from cegah.audit.models import OBJECT_LABELS
+
+    return OBJECT_LABELS.get(value, value)
