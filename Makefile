@@ -3,6 +3,8 @@
 #   make test   install everything, run the whole test suite (SQLite)
 # `make test-postgres` runs the suite against the PostgreSQL server in DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/cegah_ci, a throw-away database).
+# `make browser` installs Debian's chromium (apt-get, with sudo unless root) for the
+# browser test tests/test_browser.py; nothing downloads a browser at test time.
 
 PYTHON ?= python3
 UV_VERSION := 0.13.8
@@ -12,7 +14,7 @@ VENV := .venv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test test-postgres lint messages bench clean
+.PHONY: install demo test test-postgres browser lint messages bench clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Cegah needs Python 3.11 or newer"'
@@ -34,6 +36,16 @@ test: install
 
 test-postgres: install
 	$(VENV)/bin/python tests/run_postgres.py
+
+# Debian's chromium package, for tests/test_browser.py (Playwright drives /usr/bin/chromium).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then echo "$(CHROMIUM) is installed."; else \
+	  apt-cache show chromium >/dev/null 2>&1 || $(APT) update -q; \
+	  $(APT) install -y -q chromium || { $(APT) update -q && $(APT) install -y -q chromium; }; fi
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -168,6 +168,15 @@ def cmd_import(args) -> int:
     return EXIT_OK
 
 
+def _area_exists(code: str) -> bool:
+    from cegah.areas.models import Area
+
+    if Area.objects.filter(code=code).exists():
+        return True
+    print(f"error: --area: no area with code {code!r}.", file=sys.stderr)
+    return False
+
+
 def cmd_export(args) -> int:
     from django.core.exceptions import PermissionDenied
 
@@ -178,6 +187,8 @@ def cmd_export(args) -> int:
         fmt = format_for(args.out)
     except TableError as exc:
         print(f"error: --out {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.area and not _area_exists(args.area):
         return EXIT_USAGE
     out = Path(args.out)
     tmp = out.with_name(out.name + ".part")
@@ -212,6 +223,8 @@ def cmd_delete(args) -> int:
             raise SystemExit(f"error: {name}: expected {expected}, got {value!r}.") from None
 
     start, end = bound(args.start, "--from"), bound(args.end, "--to")
+    if not _area_exists(args.area):
+        return EXIT_USAGE
     try:
         n = do_delete_data(_actor(args), args.kind, args.area, start=start, end=end)
     except PermissionDenied:

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from cegah.audit.models import AuditEvent
 from cegah.cases.actions import do_delete_data, do_import
 from cegah.cases.models import CaseCount
+from tests.test_smoke_cli import cli_env, run_cli  # noqa: F401 - fixture
 
 CSV = (b"code,period,category,count\n"
        b"31.74.01.1001,2026-01,sexual_abuse,4\n"
@@ -40,3 +41,19 @@ def test_it_refuses_to_delete_outside_the_jurisdiction(data, alice, bob):
     with pytest.raises(PermissionDenied):
         do_delete_data(bob, "cases", "31.74")  # a viewer may not change data
     assert CaseCount.objects.count() == 4
+
+
+def test_the_cli_deletes_with_audit_and_refuses_unknown_areas(cli_env):  # noqa: F811
+    assert run_cli("init", env_extra=cli_env).returncode == 0
+    assert run_cli("areas", "load", "--only", "31.74", env_extra=cli_env).returncode == 0
+    path = cli_env["CEGAH_VAR_DIR"] + "/d.csv"
+    with open(path, "wb") as fh:
+        fh.write(CSV.replace(b"71.71.01.1001,2026-02,trafficking,7\n", b""))
+    assert run_cli("import", "cases", path, env_extra=cli_env).returncode == 0
+    unknown = run_cli("delete", "cases", "--area", "99.99", env_extra=cli_env)
+    assert unknown.returncode == 2 and "no area with code '99.99'" in unknown.stderr
+    bad = run_cli("delete", "cases", "--area", "31.74", "--from", "2026/02", env_extra=cli_env)
+    assert bad.returncode != 0 and "expected YYYY-MM" in bad.stderr
+    done = run_cli("delete", "cases", "--area", "31.74", "--from", "2026-02",
+                   env_extra=cli_env)
+    assert done.returncode == 0 and "deleted 2 cases value(s) under 31.74" in done.stdout

@@ -116,7 +116,8 @@ def _apply(plan: Plan, batch: ImportBatch, actor: Any, synthetic: bool,
     table, names = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-    extra = (synthetic, batch.pk, now)
+    # Bound as Django binds it (SQLite: naive UTC text), so lookups on updated_at match.
+    extra = (synthetic, batch.pk, connection.ops.adapt_datetimefield_value(now))
     with connection.cursor() as cursor:
         for start in range(0, len(plan.new), _WRITE_BATCH):
             chunk = plan.new[start : start + _WRITE_BATCH]

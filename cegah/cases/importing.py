@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,6 +250,61 @@ def _map_header(spec: ImportSpec, header: list[str], result: ValidatedFile) -> d
     return positions
 
 
+_MISSING = object()
+_MEMO_LIMIT = 100_000  # distinct values remembered per column
+
+
+class _Problem:
+    """Why a cell was refused (kept in the per-column memo like a parsed value)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _parse_cell(name: str, parse: Callable[[str], Any], required: bool, raw: str) -> Any:
+    if raw == "":
+        if required:
+            return _Problem(_("%(name)s is empty") % {"name": name})
+        return parse("") if name == "year" else ""
+    if name == "code":
+        return raw
+    try:
+        return parse(raw)
+    except RowError as exc:
+        return _Problem(f"{name}: {exc}")
+
+
+def _code_problem(code: str, known_codes, may_write: Callable[[str], bool]) -> str | None:
+    if code not in known_codes:
+        return _("unknown area code %(code)r") % {"code": code[:20]}
+    if not may_write(code):
+        return _("area %(code)s is outside your organisation's jurisdiction") % {"code": code}
+    return None
+
+
+def _has_nik(cells: list[str], memo: dict[str, bool]) -> bool:
+    for cell in cells:
+        if len(cell) >= 16:
+            hit = memo.get(cell)
+            if hit is None:
+                hit = _NIK.search(cell) is not None
+                if len(memo) < _MEMO_LIMIT:
+                    memo[cell] = hit
+            if hit:
+                return True
+    return False
+
+
+def _getter(indexes: list[int]) -> Callable[[list[Any]], tuple]:
+    """``record -> tuple`` of the items at ``indexes`` (always a tuple)."""
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda record: (record[i],)
+    return operator.itemgetter(*indexes)
+
+
 def validate_file(
     kind: str,
     data: bytes,
@@ -272,75 +329,76 @@ def validate_file(
     if not result.ok:
         return result
 
-    parsers = [(col.name, col.parse, positions.get(col.name)) for col in spec.columns]
-    cache: dict[tuple[str, str], Any] = {}  # many rows share a period, category or year
-    allowed: dict[str, bool] = {}
-    first_line: dict[tuple, int] = {}
+    # Every parse is pure, so each distinct cell value of a column is parsed (and its
+    # problem worded) once per file; a large file repeats its codes, months, categories,
+    # counts and sources many times. Values come back as the same objects, which also
+    # keeps the rows of a large file small in memory.
+    columns = []
+    for col in spec.columns:
+        memo: dict[str, Any] = {}
+        columns.append((col.name, col.parse, positions.get(col.name), col.required, memo))
+    names = [c[0] for c in columns]
+    key_get = _getter([names.index(k) for k in spec.key])
+    values_get = _getter([names.index(v) for v in spec.values])
+    code_index = names.index("code")
+    code_problem: dict[str, str | None] = {}  # code -> why it may not be used, or None
+    nik_memo: dict[str, bool] = {}
+    # The line of each accepted row, in order; made into a dict only if a duplicate shows.
+    lines = array("L")
+    first_line: dict[tuple, int] | None = None
     key_names = spec.key
-    value_names = spec.values
     n_header = len(header)
+    rows_out = result.rows
     for line, cells in rows:
         result.rows_total += 1
-        if len(cells) > n_header and any(cells[n_header:]):
+        n_cells = len(cells)
+        if n_cells > n_header and any(cells[n_header:]):
             result.add_error(line, _("more cells than columns in the header"))
             continue
-        for cell in cells:
-            if len(cell) >= 16 and _NIK.search(cell):
-                result.add_error(line, _(
-                    "a cell holds a 16-digit number that looks like a national ID number (NIK); "
-                    "Cegah takes no personal data. The file was not imported."
-                ))
-                break
+        if max(map(len, cells), default=0) >= 16 and _has_nik(cells, nik_memo):
+            result.add_error(line, _(
+                "a cell holds a 16-digit number that looks like a national ID number (NIK); "
+                "Cegah takes no personal data. The file was not imported."
+            ))
+            continue
+        record: list[Any] = []
+        problems: list[str] | None = None
+        for name, parse, pos, required, memo in columns:
+            raw = cells[pos] if pos is not None and pos < n_cells else ""
+            value = memo.get(raw, _MISSING)
+            if value is _MISSING:
+                value = _parse_cell(name, parse, required, raw)
+                if len(memo) < _MEMO_LIMIT:
+                    memo[raw] = value
+            if value.__class__ is _Problem:
+                if problems is None:
+                    problems = []
+                problems.append(value.message)
+            record.append(value)
+        code = record[code_index]
+        if code.__class__ is not _Problem:
+            why = code_problem.get(code, _MISSING)
+            if why is _MISSING:
+                why = code_problem[code] = _code_problem(code, known_codes, may_write)
+            if why is not None:
+                if problems is None:
+                    problems = []
+                problems.append(why)
+        if problems is not None:
+            result.add_error(line, "; ".join(problems))
+            continue
+        key = key_get(record)
+        if key in rows_out:
+            if first_line is None:
+                first_line = dict(zip(rows_out, lines, strict=True))
+            result.add_error(line, _("duplicate of line %(line)s (same %(key)s)")
+                             % {"line": first_line[key], "key": ", ".join(key_names)})
+            continue
+        rows_out[key] = values_get(record)
+        if first_line is None:
+            lines.append(line)
         else:
-            record: dict[str, Any] = {}
-            problems: list[str] = []
-            for name, parse, pos in parsers:
-                raw = cells[pos] if pos is not None and pos < len(cells) else ""
-                if raw == "":
-                    if spec.column(name).required:
-                        problems.append(_("%(name)s is empty") % {"name": name})
-                    else:
-                        record[name] = parse("") if name == "year" else ""
-                    continue
-                if name == "code":
-                    record[name] = raw
-                    continue
-                memo = (name, raw)
-                if memo in cache:
-                    value = cache[memo]
-                else:
-                    try:
-                        value = parse(raw)
-                    except RowError as exc:
-                        value = exc
-                    if name != "source":
-                        cache[memo] = value
-                if isinstance(value, RowError):
-                    problems.append(f"{name}: {value}")
-                else:
-                    record[name] = value
-            code = record.get("code")
-            if code is not None:
-                if code not in known_codes:
-                    problems.append(_("unknown area code %(code)r") % {"code": code[:20]})
-                else:
-                    ok = allowed.get(code)
-                    if ok is None:
-                        ok = allowed[code] = may_write(code)
-                    if not ok:
-                        problems.append(_(
-                            "area %(code)s is outside your organisation's jurisdiction"
-                        ) % {"code": code})
-            if problems:
-                result.add_error(line, "; ".join(problems))
-                continue
-            key = tuple(record[k] for k in key_names)
-            if key in first_line:
-                result.add_error(line, _("duplicate of line %(line)s (same %(key)s)")
-                                 % {"line": first_line[key], "key": ", ".join(key_names)})
-                continue
             first_line[key] = line
-            result.rows[key] = tuple(record[v] for v in value_names)
     if result.rows_total == 0 and result.ok:
         result.add_error(None, _("the file has a header but no data rows"))
     if not result.ok:
