@@ -9,6 +9,9 @@ Sulawesi).
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.test import Client
 
@@ -83,3 +86,12 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def csv_bytes(header, rows=(), sep=",", encoding="utf-8") -> bytes:
+    """A CSV file as bytes: a header and rows of cells (anything str() can show)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if c is None else c for c in row] for row in rows])
+    return buf.getvalue().encode(encoding)

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tests.conftest import csv_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ["code", "period", "category", "count", "source"]
 NIK = "3174012345678901"
@@ -36,13 +38,6 @@ do_save_user(actor=op, username="bob", organisation=org, role="viewer", password
 """
 
 
-def csv_bytes(header, rows=(), sep=",") -> bytes:
-    """A CSV file as bytes: a header and rows of cells."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode()
 
 
 def read_csv(path: Path) -> list[list[str]]:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from cegah.audit.models import AuditEvent
 from cegah.cases.actions import check_file, do_export, do_import
+from tests.conftest import csv_bytes
 
 CASES = ["code", "period", "category", "count", "source"]
 POPULATION = ["code", "year", "children", "source"]
@@ -22,13 +23,6 @@ FACTORS = ["code", "factor", "value", "year", "source"]
 HEADERS = {"cases": CASES, "population": POPULATION, "factors": FACTORS}
 
 
-def csv_bytes(header, rows=(), sep=",") -> bytes:
-    """A CSV file as bytes: a header and rows of cells."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode()
 
 
 def parse_csv(data: bytes | str) -> list[list[str]]:

@@ -3,7 +3,6 @@ idempotence, replacement by natural key, the audit trail and the web upload with
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -23,6 +22,7 @@ from cegah.audit.models import AuditEvent
 from cegah.cases import actions
 from cegah.cases.actions import check_file, do_import
 from cegah.cases.models import CaseCount, Category, FactorValue, ImportBatch, Population
+from tests.conftest import csv_bytes
 
 CASES = ["code", "period", "category", "count", "source"]
 POPULATION = ["code", "year", "children", "source"]
@@ -30,13 +30,6 @@ FACTORS = ["code", "factor", "value", "year", "source"]
 NIK = "3174012345678901"
 
 
-def csv_bytes(header, rows=(), sep=",", encoding="utf-8") -> bytes:
-    """A CSV file as bytes: a header and rows of cells (anything str() can show)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if c is None else c for c in row] for row in rows])
-    return buf.getvalue().encode(encoding)
 
 
 def xlsx_bytes(header, rows=()) -> bytes:

@@ -177,3 +177,25 @@ def test_policy_scopes_querysets_by_subtree(world):
     assert policy.can_view_area_data(user, "35.17.01")
     assert not policy.can_view_area_data(user, "31.74")
     assert not policy.can_view_area_data(user, "3")
+
+
+def test_admin_changes_are_audited(world, sysadmin):
+    from cegah.audit.models import AuditEvent
+
+    client = client_for(sysadmin)
+    for url in ["/admin/accounts/organisation/add/", "/admin/areas/area/?q=Tebet",
+                "/admin/cases/importbatch/", "/admin/audit/auditevent/"]:
+        assert client.get(url).status_code == 200, url
+    target = world["users"][("jaksel", Role.VIEWER)]
+    page = client.get(f"/admin/accounts/user/{target.pk}/change/")
+    assert page.status_code == 200
+    resp = client.post(f"/admin/accounts/user/{target.pk}/change/", {
+        "username": target.username, "first_name": "", "last_name": "", "email": "",
+        "organisation": target.organisation_id, "role": Role.MANAGER, "is_active": "on",
+    })
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    target.refresh_from_db()
+    assert target.role == Role.MANAGER and not target.is_staff
+    event = AuditEvent.objects.filter(object_type="user", object_key=str(target.pk)).latest("id")
+    assert event.old == {"role": "viewer"} and event.new == {"role": "manager"}
+    assert event.actor_label == sysadmin.username

@@ -45,8 +45,13 @@ def _known_codes() -> frozenset[str]:
 
 def _existing_rows(spec, keys: list[tuple]) -> dict[tuple, tuple[int, tuple]]:
     """Existing rows sharing the file's natural keys: key -> (pk, values)."""
+    return {key: (pk, values) for key, pk, values in _iter_existing(spec, keys)}
+
+
+def _iter_existing(spec, keys) -> Iterator[tuple[tuple, int, tuple]]:
+    """``(key, pk, values)`` of the stored rows whose natural key is in ``keys``."""
     if not keys:
-        return {}
+        return
     codes = {k[0] for k in keys}
     q = Q()
     if len(codes) <= 500:
@@ -59,30 +64,32 @@ def _existing_rows(spec, keys: list[tuple]) -> dict[tuple, tuple[int, tuple]]:
         q &= Q(year__in={k[1] for k in keys})
     else:
         q &= Q(factor__in={k[1] for k in keys})
-    wanted = set(keys)
-    found: dict[tuple, tuple[int, tuple]] = {}
+    wanted = keys if isinstance(keys, dict | set | frozenset) else set(keys)
     fields = ("pk", *spec.key_fields, *spec.values)
     nk = len(spec.key_fields)
     for row in spec.model.objects.filter(q).values_list(*fields).iterator(chunk_size=20000):
         key = row[1 : 1 + nk]
         if key in wanted:
-            found[key] = (row[0], row[1 + nk :])
-    return found
+            yield key, row[0], row[1 + nk :]
 
 
 def plan_import(validated: ValidatedFile) -> Plan:
     plan = Plan(validated)
     if not validated.ok:
         return plan
-    existing = _existing_rows(validated.spec, list(validated.rows))
-    for key, values in validated.rows.items():
-        hit = existing.get(key)
+    rows = validated.rows
+    # key -> None (new), True (unchanged) or (pk, old values), in file order. Updating an
+    # entry keeps the file's key object, so a million stored rows cost no extra keys.
+    status: dict[tuple, Any] = dict.fromkeys(rows)
+    for key, pk, old in _iter_existing(validated.spec, rows):
+        status[key] = True if old == rows[key] else (pk, old)
+    for key, hit in status.items():
         if hit is None:
             plan.new.append(key)
-        elif hit[1] != values:
-            plan.changed.append((key, hit[0], hit[1]))
-        else:
+        elif hit is True:
             plan.unchanged += 1
+        else:
+            plan.changed.append((key, hit[0], hit[1]))
     return plan
 
 
@@ -119,12 +126,26 @@ def _apply(plan: Plan, batch: ImportBatch, actor: Any, synthetic: bool,
     # Bound as Django binds it (SQLite: naive UTC text), so lookups on updated_at match.
     extra = (synthetic, batch.pk, connection.ops.adapt_datetimefield_value(now))
     with connection.cursor() as cursor:
-        for start in range(0, len(plan.new), _WRITE_BATCH):
-            chunk = plan.new[start : start + _WRITE_BATCH]
-            cursor.executemany(sql, [(*k, *rows[k], *extra) for k in chunk])
-            done += len(chunk)
-            if progress:
-                progress(done, todo)
+        if connection.vendor == "postgresql" and plan.new:
+            # PostgreSQL: COPY streams the new rows several times faster than INSERTs, in
+            # the same transaction (psycopg's cursor under Django's wrapper).
+            copy_sql = f"COPY {table} ({names}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                write_row = copy.write_row
+                for start in range(0, len(plan.new), _WRITE_BATCH):
+                    chunk = plan.new[start : start + _WRITE_BATCH]
+                    for k in chunk:
+                        write_row((*k, *rows[k], *extra))
+                    done += len(chunk)
+                    if progress:
+                        progress(done, todo)
+        else:
+            for start in range(0, len(plan.new), _WRITE_BATCH):
+                chunk = plan.new[start : start + _WRITE_BATCH]
+                cursor.executemany(sql, [(*k, *rows[k], *extra) for k in chunk])
+                done += len(chunk)
+                if progress:
+                    progress(done, todo)
     update_fields = [*spec.values, "import_batch", "is_synthetic", "updated_at"]
     for start in range(0, len(plan.changed), _WRITE_BATCH):
         chunk = plan.changed[start : start + _WRITE_BATCH]

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from cegah.cases.models import ImportBatch
+from cegah.lib.admin import ReadOnlyAdminMixin
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Imports are written by the import actions only; admin shows them."""
 
     list_display = ["created_at", "kind", "filename", "status", "rows_total", "actor_label",
@@ -12,12 +13,3 @@ class ImportBatchAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "is_synthetic"]
     search_fields = ["filename", "file_sha256", "actor_label"]
     exclude = ["content"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -355,7 +355,7 @@ def validate_file(
         if n_cells > n_header and any(cells[n_header:]):
             result.add_error(line, _("more cells than columns in the header"))
             continue
-        if max(map(len, cells), default=0) >= 16 and _has_nik(cells, nik_memo):
+        if _has_nik(cells, nik_memo):
             result.add_error(line, _(
                 "a cell holds a 16-digit number that looks like a national ID number (NIK); "
                 "Cegah takes no personal data. The file was not imported."
