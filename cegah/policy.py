@@ -201,6 +201,23 @@ def visible_members(actor: Any) -> QuerySet:
     return User.objects.filter(organisation_id=actor.organisation_id)
 
 
+def assignable_roles(actor: Any) -> list[str]:
+    """Roles an actor may give people: organisation admins any but system admin."""
+    if _is_everywhere(actor):
+        return list(Role.values)
+    if not has_capability(actor, Capability.MANAGE_ORGANISATION):
+        return []
+    return [r for r in Role.values if r != Role.SYSTEM_ADMIN]
+
+
+def access_member_by_id(actor: Any, user_id: int):
+    member = visible_members(actor).filter(pk=user_id).first()
+    if member is None or member.role not in assignable_roles(actor):
+        # A system admin's account is not an organisation admin's to change.
+        raise Http404("No such person.")
+    return member
+
+
 def visible_audit_events(actor: Any) -> QuerySet:
     from cegah.audit.models import AuditEvent
 

@@ -13,6 +13,7 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from cegah.accounts.actions import do_save_organisation, do_save_user
@@ -82,9 +83,11 @@ def sysadmin(db, operator):
     return make_user(operator, "root-admin", None, Role.SYSTEM_ADMIN)
 
 
-def client_for(user) -> Client:
+def client_for(user, language: str | None = None) -> Client:
     client = Client()
     client.force_login(user)
+    if language:
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     return client
 
 

@@ -196,6 +196,6 @@ def test_admin_changes_are_audited(world, sysadmin):
     assert resp.status_code == 302, resp.content.decode()[:2000]
     target.refresh_from_db()
     assert target.role == Role.MANAGER and not target.is_staff
-    event = AuditEvent.objects.filter(object_type="user", object_key=str(target.pk)).latest("id")
+    event = AuditEvent.objects.filter(object_type="user", object_key=target.username).latest("id")
     assert event.old == {"role": "viewer"} and event.new == {"role": "manager"}
     assert event.actor_label == sysadmin.username

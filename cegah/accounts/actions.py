@@ -50,10 +50,13 @@ def do_save_organisation(
 
 def do_save_user(
     *, actor: Any, username: str, organisation: Organisation | None, role: str,
-    password: str | None = None, email: str = "", full_name: str = "", is_demo: bool = False,
-    password_hash: str | None = None,
+    password: str | None = None, email: str | None = None, full_name: str | None = None,
+    is_demo: bool = False, password_hash: str | None = None, is_active: bool | None = None,
 ) -> tuple[User, bool]:
-    """Create or update a user; system admins get Django admin rights, no one else does."""
+    """Create or update a user; system admins get Django admin rights, no one else does.
+
+    ``None`` leaves a field as it is (or empty for a new user).
+    """
     if role not in Role.values:
         raise ValidationError(f"role: expected one of {', '.join(Role.values)}, got {role!r}")
     if role != Role.SYSTEM_ADMIN and organisation is None:
@@ -67,8 +70,12 @@ def do_save_user(
             user = User(username=username)
         user.organisation = organisation
         user.role = role
-        user.email = email
-        user.first_name = full_name[:150]
+        if email is not None:
+            user.email = email
+        if full_name is not None:
+            user.first_name = full_name[:150]
+        if is_active is not None:
+            user.is_active = is_active
         user.is_demo = is_demo
         user.is_staff = user.is_superuser = role == Role.SYSTEM_ADMIN
         if password is not None:

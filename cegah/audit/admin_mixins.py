@@ -18,6 +18,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _key(obj) -> str:
+    # Users are named by username, as the actions name them; other records by primary key.
+    return obj.get_username() if hasattr(obj, "get_username") else str(obj.pk)
+
+
 class AuditedAdminMixin:
     audit_exclude = ("password", "last_login")
 
@@ -29,15 +34,15 @@ class AuditedAdminMixin:
         if "password" in form.changed_data:
             new["password"] = "changed"  # noqa: S105 - a marker, not a password
         record_event(actor=request.user, action="update" if change else "create",
-                     object_type=obj._meta.model_name, object_key=str(obj.pk), old=old, new=new)
+                     object_type=obj._meta.model_name, object_key=_key(obj), old=old, new=new)
 
     def delete_model(self, request, obj):
         record_event(actor=request.user, action="delete", object_type=obj._meta.model_name,
-                     object_key=str(obj.pk), old={"repr": str(obj)})
+                     object_key=_key(obj), old={"repr": str(obj)})
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             record_event(actor=request.user, action="delete", object_type=obj._meta.model_name,
-                         object_key=str(obj.pk), old={"repr": str(obj)})
+                         object_key=_key(obj), old={"repr": str(obj)})
         super().delete_queryset(request, queryset)
