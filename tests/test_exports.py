@@ -250,6 +250,13 @@ def test_formula_injection_is_neutralised_in_xlsx(operator, dangerous):
     assert [row[3].value for row in ws.iter_rows(min_row=2)] == list(range(len(DANGEROUS)))
 
 
+def test_a_neutralised_export_re_imports_unchanged(alice, dangerous):
+    data = download(web(alice), "cases", "csv").content
+    plan = check_file(alice, "cases", data, "again.csv")
+    assert plan.validated.ok
+    assert (plan.created, plan.updated, plan.unchanged) == (0, 0, len(DANGEROUS))
+
+
 # --- audit -----------------------------------------------------------------------------
 
 def test_every_export_is_audited(alice, operator, seeded):

@@ -919,3 +919,14 @@ def test_new_rows_store_their_update_time_like_django_does(operator):
     for row in CaseCount.objects.filter(import_batch=batch):
         assert CaseCount.objects.filter(pk=row.pk, updated_at=row.updated_at).exists()
         assert CaseCount.objects.filter(pk=row.pk, updated_at__lte=row.updated_at).exists()
+
+
+def test_it_rejects_data_under_a_column_without_a_name(operator):
+    data = b"code,period,,category,count\n31.74.01.1001,2026-01,x,sexual_abuse,1\n"
+    with translation.override("en"):
+        plan = check_file(operator, "cases", data, "blank.csv")
+    assert not plan.validated.ok
+    assert plan.validated.errors[0].line == 2
+    assert "without a name" in plan.validated.errors[0].message
+    empty = b"code,period,,category,count\n31.74.01.1001,2026-01,,sexual_abuse,1\n"
+    assert check_file(operator, "cases", empty, "blank.csv").validated.ok

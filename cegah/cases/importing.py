@@ -70,6 +70,10 @@ class ImportSpec:
 def _text(value: str) -> str:
     if len(value) > 200:
         raise RowError(_("longer than 200 characters"))
+    # Undo the apostrophe our exports put before text a spreadsheet would run as a
+    # formula, so that re-importing an export changes nothing.
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
     return value
 
 
@@ -348,12 +352,17 @@ def validate_file(
     first_line: dict[tuple, int] | None = None
     key_names = spec.key
     n_header = len(header)
+    # Cells under a column without a name would otherwise be dropped without a word.
+    unnamed = [i for i, name in enumerate(header) if not name.strip()]
     rows_out = result.rows
     for line, cells in rows:
         result.rows_total += 1
         n_cells = len(cells)
         if n_cells > n_header and any(cells[n_header:]):
             result.add_error(line, _("more cells than columns in the header"))
+            continue
+        if unnamed and any(i < n_cells and cells[i] for i in unnamed):
+            result.add_error(line, _("a cell under a column without a name in the header"))
             continue
         if _has_nik(cells, nik_memo):
             result.add_error(line, _(
