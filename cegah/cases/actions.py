@@ -126,9 +126,9 @@ def _apply(plan: Plan, batch: ImportBatch, actor: Any, synthetic: bool,
     # Bound as Django binds it (SQLite: naive UTC text), so lookups on updated_at match.
     extra = (synthetic, batch.pk, connection.ops.adapt_datetimefield_value(now))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and plan.new:
+        if connection.vendor == "postgresql" and plan.new and hasattr(cursor.cursor, "copy"):
             # PostgreSQL: COPY streams the new rows several times faster than INSERTs, in
-            # the same transaction (psycopg's cursor under Django's wrapper).
+            # the same transaction (psycopg 3's cursor under Django's wrapper).
             copy_sql = f"COPY {table} ({names}) FROM STDIN"
             with cursor.cursor.copy(copy_sql) as copy:
                 write_row = copy.write_row
