@@ -137,11 +137,6 @@ def can_view_area_data(actor: Any, area: Area | str) -> bool:
     return codes is None or is_within(code, codes)
 
 
-def data_areas(actor: Any) -> QuerySet[Area]:
-    """The areas whose protected data the actor may see."""
-    return Area.objects.filter(data_filter(actor, field=""))
-
-
 # --- protected data --------------------------------------------------------------------
 
 def visible_data(actor: Any, model) -> QuerySet:
@@ -180,15 +175,6 @@ def access_import_by_id(actor: Any, import_id: int):
 
 
 # --- organisations, people, audit ------------------------------------------------------
-
-def visible_organisations(actor: Any) -> QuerySet:
-    """Every signed-in user sees the directory of organisations (names, types, areas)."""
-    from cegah.accounts.models import Organisation
-
-    if not _active_user(actor):
-        return Organisation.objects.none()
-    return Organisation.objects.filter(is_active=True)
-
 
 def visible_members(actor: Any) -> QuerySet:
     """People an actor may list: their own organisation's, or all for system admins."""

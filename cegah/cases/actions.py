@@ -43,11 +43,6 @@ def _known_codes() -> frozenset[str]:
     return frozenset(Area.objects.values_list("code", flat=True))
 
 
-def _existing_rows(spec, keys: list[tuple]) -> dict[tuple, tuple[int, tuple]]:
-    """Existing rows sharing the file's natural keys: key -> (pk, values)."""
-    return {key: (pk, values) for key, pk, values in _iter_existing(spec, keys)}
-
-
 def _iter_existing(spec, keys) -> Iterator[tuple[tuple, int, tuple]]:
     """``(key, pk, values)`` of the stored rows whose natural key is in ``keys``."""
     if not keys:

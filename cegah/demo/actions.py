@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from cegah.accounts.actions import do_save_organisation, do_save_user
-from cegah.accounts.models import Organisation, Role
+from cegah.accounts.models import Role
 from cegah.areas.models import Area, Level
 from cegah.cases.actions import do_import
 from cegah.cases.models import DataKind, ImportBatch, ImportStatus
@@ -98,7 +98,3 @@ def do_load_demo_data(
             raise RuntimeError(f"demo {kind} file failed validation: {plan.validated.errors[:3]}")
         counts[kind] = batch.rows_created + batch.rows_updated
     return counts
-
-
-def demo_organisations():
-    return Organisation.objects.filter(is_demo=True)
