@@ -391,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             s.set_defaults(func=cmd_serve)
 
+    from cegah.risk.commands import add_parsers as add_risk_parsers
+
+    add_risk_parsers(sub)
+
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_manage)
@@ -399,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "no_django", False):
+        # The risk engine runs on files and never needs Django (nor its start-up time).
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            return 130
     from django.core.exceptions import ImproperlyConfigured
 
     try:

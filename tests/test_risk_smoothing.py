@@ -89,3 +89,40 @@ def test_the_risk_package_never_imports_django():
     code = ("import sys, cegah.risk.smoothing; "
             "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def _line_adjacency(n):
+    import scipy.sparse as sp
+
+    rows = np.r_[np.arange(n - 1), np.arange(1, n)]
+    cols = np.r_[np.arange(1, n), np.arange(n - 1)]
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+
+
+def test_it_pulls_an_area_toward_its_neighbours_rate():
+    # SYNTHETIC: a chain of 12 areas; the left half reports a lot, the right half little.
+    e = np.array([20, 22, 18, 25, 21, 19, 1, 0, 2, 1, 0, 1])
+    b = np.full(12, 10_000)
+    b[5] = b[6] = 300  # two small areas at the border, equal counts
+    e[5] = e[6] = 1
+    plain = EmpiricalBayesRates().fit(e, b)
+    spatial = EmpiricalBayesRates().fit(e, b, adjacency=_line_adjacency(12))
+    # Same data, different neighbourhoods: the spatial smoother separates them.
+    assert plain.rate_[5] == pytest.approx(plain.rate_[6])
+    assert spatial.rate_[5] > spatial.rate_[6]
+    assert np.all(np.isfinite(spatial.rate_)) and np.all(spatial.low_ <= spatial.rate_)
+    assert np.all(spatial.rate_ <= spatial.high_)
+
+
+def test_an_area_whose_neighbourhood_has_no_cases_still_gets_a_positive_rate():
+    e = np.array([0, 0, 0, 9, 7, 8, 6, 0, 5, 4])
+    b = np.full(10, 2_000)
+    fit = EmpiricalBayesRates().fit(e, b, adjacency=_line_adjacency(10))
+    assert np.all(np.isfinite(fit.rate_))
+    assert fit.rate_[0] > 0 and fit.rate_[1] > 0
+
+
+def test_it_rejects_an_adjacency_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"adjacency: expected a \(4, 4\) matrix"):
+        EmpiricalBayesRates().fit([1, 2, 3, 4], [10, 10, 10, 10],
+                                  adjacency=_line_adjacency(5))

@@ -5,7 +5,12 @@ catastrophe, none looks like safety. Empirical-Bayes smoothing pulls each crude 
 toward a prior mean, the more the fewer people the area has, by the method-of-moments
 estimator of Marshall (1991). With ``groups`` (for example each village's district) the
 prior is estimated within each group, so a village is compared with its neighbours in the
-hierarchy rather than with the whole country.
+hierarchy rather than with the whole country. With ``adjacency`` (areas sharing a border)
+the prior mean of each area is moved toward what its neighbours show: the neighbours'
+pooled rate, itself shrunk toward the group prior (a two-level Poisson-gamma model
+estimated by moments, in the spirit of the local empirical-Bayes smoother of Marshall
+1991, section 4, but with the area's own count kept out of its prior and a fallback to
+the group prior where the neighbourhood has no children or no cases).
 
 References
 ----------
@@ -76,7 +81,7 @@ class EmpiricalBayesRates:
         self.level = level
         self.min_group_size = min_group_size
 
-    def fit(self, events, population, groups=None) -> EmpiricalBayesRates:
+    def fit(self, events, population, groups=None, adjacency=None) -> EmpiricalBayesRates:
         """Estimate the prior(s) and smooth.
 
         Parameters
@@ -88,6 +93,13 @@ class EmpiricalBayesRates:
         groups : array-like of shape (n,), optional
             A label per area (for example the parent area's code); each group gets its own
             prior. Without it the prior is global.
+        adjacency : scipy.sparse matrix of shape (n, n), optional
+            Binary contiguity (1 where two areas are neighbours, no self-loops). The prior
+            mean of area ``i`` becomes ``(O_N + m_g * beta_g) / (P_N + beta_g)`` where
+            ``O_N`` and ``P_N`` are the neighbours' cases and population and ``m_g``,
+            ``beta_g = m_g / v_g`` the group prior's mean and "pseudo-population"; the prior
+            variance keeps the group's ``beta_g``. An area without neighbours, or whose
+            neighbours have no cases, is thus still shrunk toward its group (never NaN).
         """
         if not 0 < self.level < 1:
             raise ValueError(f"level: expected a probability in (0, 1), got {self.level!r}.")
@@ -105,6 +117,8 @@ class EmpiricalBayesRates:
                 idx = np.flatnonzero(inverse == g)
                 if idx.size >= self.min_group_size and e[idx].sum() > 0:
                     mean[idx], var[idx] = _moments(e[idx], b[idx])
+        if adjacency is not None:
+            mean, var = self._neighbourhood_prior(e, b, mean, var, adjacency)
         crude = e / b
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = np.where(var > 0, var / (var + mean / b), 0.0)
@@ -115,6 +129,23 @@ class EmpiricalBayesRates:
         self.prior_var_ = var
         self.low_, self.high_ = self._interval(e, b, mean, var)
         return self
+
+    @staticmethod
+    def _neighbourhood_prior(e, b, mean, var, adjacency):
+        shape = getattr(adjacency, "shape", None)
+        if shape != (e.size, e.size):
+            raise ValueError(
+                f"adjacency: expected a ({e.size}, {e.size}) matrix, got shape {shape}.")
+        # The group prior as a gamma with "pseudo-population" beta = m / v; a group
+        # without extra-Poisson variation gets a very large (but finite) beta.
+        beta = np.where(var > 0, mean / np.maximum(var, 1e-300), np.inf)
+        beta = np.minimum(beta, 1e6 * b.sum())
+        o_n = np.asarray(adjacency @ e).ravel()
+        p_n = np.asarray(adjacency @ b).ravel()
+        local_mean = (o_n + mean * beta) / (p_n + beta)
+        # Same pseudo-population, new mean: variance = mean / beta.
+        local_var = np.where(np.isfinite(beta) & (beta > 0), local_mean / beta, 0.0)
+        return local_mean, local_var
 
     def _interval(self, e, b, mean, var):
         # Gamma prior with the estimated mean and variance: shape a = m^2/v, rate c = m/v;

@@ -25,6 +25,16 @@ def month_index(period: str, *, name: str = "as_of") -> int:
     return y * 12 + m - 1
 
 
+def month_numbers(periods: pd.Series) -> pd.Series:
+    """Vectorised :func:`month_index` for a column of ``YYYY-MM`` strings."""
+    text = periods.astype(str)
+    ok = text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
+    if not ok.all():
+        bad = text[~ok].iloc[0]
+        raise ValueError(f"cases.period: expected a month as YYYY-MM, got {bad[:20]!r}.")
+    return text.str[:4].astype(int) * 12 + text.str[5:7].astype(int) - 1
+
+
 def window_counts(
     cases: pd.DataFrame, *, as_of: str, months: int = 12, offset: int = 0,
     categories: tuple[str, ...] = CATEGORIES,
@@ -55,7 +65,7 @@ def window_counts(
         raise ValueError(f"cases: missing column(s) {', '.join(sorted(missing))}.")
     end = month_index(as_of) - offset * months
     start = end - months + 1
-    index = cases["period"].map(lambda p: month_index(p, name="cases.period"))
+    index = month_numbers(cases["period"])
     inside = cases[(index >= start) & (index <= end) & cases["category"].isin(categories)]
     table = inside.pivot_table(index="code", columns="category", values="count",
                                aggfunc="sum", fill_value=0)
