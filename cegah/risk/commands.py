@@ -113,9 +113,13 @@ def _read_inputs(args, say):
     areas = io.read_areas(args.areas) if args.areas else io.builtin_areas()
     population = io.read_population(args.population, areas)
     cases = io.read_cases(args.cases, areas, as_of=args.as_of)
-    if not args.areas and not io.looks_like_kemendagri(
-            list(population["code"].head(100)) + list(cases["code"].head(100))):
-        raise ValueError("--areas: the codes are not Kemendagri codes; give an areas file.")
+    if not args.areas:
+        # The built-in hierarchy covers the whole country: score only the parts of it the
+        # files speak about (their areas and the ancestors of those).
+        codes = set(population["code"]) | set(cases["code"])
+        if not io.looks_like_kemendagri(sorted(codes)[:1000]):
+            raise ValueError("--areas: the codes are not Kemendagri codes; give an areas file.")
+        areas = io.builtin_areas(sorted(codes))
     factors = io.read_factors(args.factors, areas) if args.factors else None
     boundaries = io.read_boundaries(args.boundaries, areas) if args.boundaries else None
     return areas, population, cases, factors, boundaries

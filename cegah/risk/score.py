@@ -373,18 +373,22 @@ def score_areas(
             flags[i].append(t["incomplete_factor_data"])
         # Missing values take the median, so an area without data is "typical" (flagged).
         filled = matrix.fillna(matrix.median()).fillna(0.0)
-        if e[idx].sum() > 0 and filled.shape[1] > 0:
+        # The model learns from the current and the previous window together (twice the
+        # reports, steadier factor effects); its expectation is then for the current one.
+        e_model = e[idx] + tab["previous_cases"].to_numpy()[idx]
+        exposure = b[idx] + children_prev.to_numpy(dtype=float)[idx]
+        if e_model.sum() > 0 and filled.shape[1] > 0:
             model = CountModel(family=s.family, level=s.interval).fit(
-                filled.iloc[idx].reset_index(drop=True), e[idx].astype(int), b[idx])
+                filled.iloc[idx].reset_index(drop=True), e_model.astype(int), exposure)
             expected = np.full(len(tab), np.nan)
-            expected[idx] = model.expected_
+            expected[idx] = model.expected_ * b[idx] / exposure
             contextual = np.full(len(tab), np.nan)
             contextual[idx] = model.relative_risk_
             factor_table = model.all_factors_.copy()
             contributions = pd.DataFrame(np.nan, index=tab.index,
                                          columns=model.contributions_.columns)
             contributions.iloc[idx] = model.contributions_.to_numpy()
-            flag = underreporting(e[idx], model.expected_, ratio=s.underreport_ratio,
+            flag = underreporting(e[idx], expected[idx], ratio=s.underreport_ratio,
                                   alpha=s.underreport_alpha,
                                   alpha_dispersion=getattr(model, "alpha_", 0.0))
             underreport[idx] = flag
