@@ -117,7 +117,8 @@ def test_the_trend_compares_with_the_previous_window():
     assert t.loc["R.2.0", "trend"] == "diminishing"
     assert t.loc["R.2.1", "trend"] == "none"
     assert any(d.startswith("rising: 12 reports, 1 before") for d in t.loc["R.1.0", "drivers"])
-    assert t.loc["R.1.1", "tier"] in ("moderate", "high")
+    assert "new reports this window (2)" in t.loc["R.1.1", "drivers"]
+    assert t.loc["R.1.0", "tier"] in ("moderate", "high")
 
 
 def test_drivers_and_flags_speak_indonesian():

@@ -978,7 +978,16 @@ def builtin_areas(prefixes: Iterable[str] | None = None) -> pd.DataFrame:
     if not wanted:
         return table.iloc[:0].copy()
     codes = table.index.to_series()
-    keep = codes.isin(wanted) | codes.str.startswith(tuple(p + "." for p in wanted))
+    # An area is kept when it or one of its ancestors (its code cut at a dot) is wanted;
+    # set look-ups per level keep this linear in the number of areas.
+    wanted_set = set(wanted)
+    parts = codes.str.split(".", expand=True)
+    keep = pd.Series(False, index=codes.index)
+    prefix = None
+    for k in range(parts.shape[1]):
+        column = parts[k]
+        prefix = column if prefix is None else prefix + "." + column
+        keep |= prefix.isin(wanted_set).fillna(False).astype(bool) & column.notna()
     ancestors = {".".join(p.split(".")[:k]) for p in wanted for k in range(1, p.count(".") + 1)}
     keep |= codes.isin(ancestors)
     return table[keep.to_numpy()].copy()

@@ -19,7 +19,6 @@ individuals: the inputs are counts per area, period and category.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from cegah.risk.smoothing import EmpiricalBayesRates
-from cegah.risk.trend import classify_trend
+from cegah.risk.trend import classify_trend, trend_test
 from cegah.risk.windows import CATEGORIES, month_numbers
 
 LEVEL_NAMES = {1: "province", 2: "regency", 3: "district", 4: "village"}
@@ -57,7 +56,7 @@ class RiskSettings:
     min_group_size: int = 5  # areas needed for a parent to get its own prior
     burden_weight: float = 0.7  # weight of observed burden against contextual risk
     high_score: float = 1.5  # score (x reference) from which an area can be "high"
-    moderate_score: float = 1.0  # score from which an area is at least "moderate"
+    moderate_score: float = 1.2  # score from which an area is at least "moderate"
     high_probability: float = 0.8  # P(true rate > reference) needed for "high"
     underreport_ratio: float = 2.0  # expected >= ratio x reported ...
     underreport_alpha: float = 0.05  # ... and P(X <= reported | expected) below this
@@ -418,6 +417,12 @@ def score_areas(
     trend[idx] = classify_trend(tab["previous_cases"].to_numpy()[idx], e[idx].astype(int),
                                 exposure_prev[idx], b[idx], alpha=s.trend_alpha)
     tab["trend"] = trend
+    # A significant rise: "intensifying", or "new" with enough reports to be significant
+    # (one report after none is not a trend).
+    p_trend = np.ones(len(tab))
+    p_trend[idx] = trend_test(tab["previous_cases"].to_numpy()[idx], e[idx], exposure_prev[idx],
+                              b[idx])[0]
+    rising = (trend == "intensifying") | ((trend == "new") & (p_trend < s.trend_alpha))
 
     say("score and tier")
     burden = tab["relative_risk"].to_numpy()
@@ -427,7 +432,7 @@ def score_areas(
         score = np.exp(w * np.log(np.maximum(burden, 1e-12)) + (1 - w) * np.log(ctx))
     score = np.where(ok, score, np.nan)
     tab["score"] = score
-    tier, confidence = _tiers(s, score, p_above, hotspot, trend, underreport, ctx, ok,
+    tier, confidence = _tiers(s, score, p_above, hotspot, rising, underreport, ctx, ok,
                               tab["rate_low"].to_numpy(), tab["rate_high"].to_numpy(), flags,
                               has_flags_for_confidence=few | missing | zero)
     tab["tier"] = tier
@@ -568,19 +573,19 @@ def _factor_matrix(factors: pd.DataFrame, up: pd.Series, targets: pd.Index,
     return matrix.astype(float), coverage
 
 
-def _tiers(s: RiskSettings, score, p_above, hotspot, trend, underreport, ctx, ok, low, high,
+def _tiers(s: RiskSettings, score, p_above, hotspot, rising, underreport, ctx, ok, low, high,
            flags, has_flags_for_confidence):
     """The tier rules (docs/risk-method.md, "Score and tier"):
 
     * high: score >= high_score and P(rate > reference) >= high_probability; or a Gi*
       hotspot with score >= moderate_score;
-    * moderate: score >= moderate_score; or an intensifying or new trend; or probable
-      under-reporting; or contextual risk >= high_score;
+    * moderate: score >= moderate_score; or a significant rise (intensifying, or new
+      with p < trend_alpha); or probable under-reporting; or contextual risk >= high_score;
     * low: everything else with children; ``unknown`` where there are no children.
     """
     n = score.size
     tier = np.full(n, "low", dtype=object)
-    moderate = ((score >= s.moderate_score) | np.isin(trend, ["intensifying", "new"])
+    moderate = ((score >= s.moderate_score) | rising
                 | underreport | (ctx >= s.high_score))
     high = ((score >= s.high_score) & (p_above >= s.high_probability)) | (
         (hotspot == "hot") & (score >= s.moderate_score))
@@ -599,58 +604,66 @@ def _tiers(s: RiskSettings, score, p_above, hotspot, trend, underreport, ctx, ok
 
 def _drivers(s, tab, areas, up, depth, reference, contributions, factor_table, hotspot,
              cluster, trend, underreport, expected, ok):
+    """Plain-language drivers per area, strongest first (vectorised per kind of driver)."""
     t = TEXT[s.language]
     lv = LEVEL_TEXT.get(s.language, LEVEL_TEXT["en"])
-    out: list[list[str]] = [[] for _ in range(len(tab))]
+    n = len(tab)
+    # Each candidate: (weight used for ordering, positions, texts at those positions).
+    candidates: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
+
+    def add(weight, mask, make) -> None:
+        where = np.flatnonzero(mask & ok)
+        if where.size:
+            w = np.broadcast_to(np.asarray(weight, dtype=float), (n,))[where]
+            candidates.append((w, where, [make(i) for i in where]))
+
+    if contributions is not None:
+        unit = dict(zip(factor_table["factor"], factor_table["unit"], strict=False))
+        values = contributions.to_numpy(dtype=float)
+        for j, name in enumerate(contributions.columns):
+            mult = values[:, j]
+            label = str(name).replace("_", " ")
+            key = "factor_present" if unit.get(name) == "present" else "factor_high"
+            with np.errstate(invalid="ignore"):
+                mask = np.isfinite(mult) & (mult >= s.driver_ratio)
+            add(mult, mask, lambda i, m=mult, lb=label, k=key: t[k].format(
+                factor=lb, ratio=_fmt_ratio(m[i])))
+
     smoothed = tab["smoothed_rate"].to_numpy() / PER
-    # Parent's pooled rate (cases / children over the parent's scored sub-areas).
     parent = tab["parent_code"].to_numpy()
     pooled = pd.DataFrame({"p": parent, "e": tab["cases"].to_numpy(),
                            "b": tab["children"].fillna(0).to_numpy()})[ok]
     sums = pooled.groupby("p")[["e", "b"]].sum()
-    parent_rate = (sums["e"] / sums["b"]).reindex(parent).to_numpy()
-    parent_level = LEVEL_NAMES.get(depth - 1, "")
-    unit = {}
-    if len(factor_table):
-        unit = dict(zip(factor_table["factor"], factor_table["unit"], strict=False))
+    parent_rate = (sums["e"] / sums["b"]).reindex(parent).to_numpy(dtype=float)
+    parent_level = lv.get(LEVEL_NAMES.get(depth - 1, ""), "")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        to_parent = np.where((depth > 1) & (parent_rate > 0), smoothed / parent_rate, np.nan)
+        to_reference = smoothed / reference if reference > 0 else np.full(n, np.nan)
+        by_parent = np.nan_to_num(to_parent) >= s.driver_ratio + 0.25
+        by_reference = ~by_parent & (np.nan_to_num(to_reference) >= s.driver_ratio + 0.25)
+    add(to_parent, by_parent, lambda i: t["parent_ratio"].format(
+        ratio=_fmt_ratio(to_parent[i]), level=parent_level))
+    add(to_reference, by_reference, lambda i: t["reference_ratio"].format(
+        ratio=_fmt_ratio(to_reference[i])))
+    add(np.inf, hotspot == "hot", lambda i: t["hotspot"])
+    add(np.inf, (hotspot != "hot") & (cluster == "high-low"), lambda i: t["high_low"])
     cases = tab["cases"].to_numpy()
     prev = tab["previous_cases"].to_numpy()
-    for i in range(len(tab)):
-        if not ok[i]:
-            continue
-        items: list[tuple[float, str]] = []
-        if contributions is not None:
-            row = contributions.iloc[i]
-            for name, mult in row.items():
-                if not np.isfinite(mult):
-                    continue
-                label = str(name).replace("_", " ")
-                if unit.get(name) == "present":
-                    if mult >= s.driver_ratio:
-                        items.append((mult, t["factor_present"].format(
-                            factor=label, ratio=_fmt_ratio(mult))))
-                elif mult >= s.driver_ratio:
-                    items.append((mult, t["factor_high"].format(
-                        factor=label, ratio=_fmt_ratio(mult))))
-        ratio_ref = smoothed[i] / reference if reference > 0 else np.nan
-        pr = parent_rate[i] if depth > 1 else np.nan
-        if np.isfinite(pr) and pr > 0 and smoothed[i] / pr >= s.driver_ratio + 0.25:
-            items.append((smoothed[i] / pr, t["parent_ratio"].format(
-                ratio=_fmt_ratio(smoothed[i] / pr), level=lv.get(parent_level, parent_level))))
-        elif np.isfinite(ratio_ref) and ratio_ref >= s.driver_ratio + 0.25:
-            items.append((ratio_ref, t["reference_ratio"].format(ratio=_fmt_ratio(ratio_ref))))
-        if hotspot[i] == "hot":
-            items.append((math.inf, t["hotspot"]))
-        elif cluster[i] == "high-low":
-            items.append((math.inf, t["high_low"]))
-        if trend[i] == "new":
-            items.append((100.0, t["trend_new"].format(cases=int(cases[i]))))
-        elif trend[i] == "intensifying":
-            items.append((100.0, t["trend_intensifying"].format(cases=int(cases[i]),
-                                                                previous=int(prev[i]))))
-        if underreport[i]:
-            items.append((50.0, t["underreporting"].format(
-                expected=f"{expected[i]:.1f}", cases=int(cases[i]))))
-        items.sort(key=lambda x: -x[0])
-        out[i] = [text for _w, text in items]
+    add(100.0, (trend == "new") & (cases >= 2),
+        lambda i: t["trend_new"].format(cases=int(cases[i])))
+    add(100.0, trend == "intensifying", lambda i: t["trend_intensifying"].format(
+        cases=int(cases[i]), previous=int(prev[i])))
+    add(50.0, underreport, lambda i: t["underreporting"].format(
+        expected=f"{expected[i]:.1f}", cases=int(cases[i])))
+
+    out: list[list[str]] = [[] for _ in range(n)]
+    if not candidates:
+        return out
+    weights = np.concatenate([c[0] for c in candidates])
+    rows = np.concatenate([c[1] for c in candidates])
+    texts = [text for c in candidates for text in c[2]]
+    # Sort by area, then strongest first; stable so equal weights keep their kind order.
+    order = np.lexsort((-weights, rows))
+    for k in order:
+        out[rows[k]].append(texts[k])
     return out
