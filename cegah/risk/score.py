@@ -383,7 +383,8 @@ def score_areas(
             expected[idx] = model.expected_ * b[idx] / exposure
             contextual = np.full(len(tab), np.nan)
             contextual[idx] = model.relative_risk_
-            factor_table = model.all_factors_.copy()
+            factor_table = model.all_factors_.sort_values(
+                ["selected", "relative_risk"], ascending=[False, False]).reset_index(drop=True)
             contributions = pd.DataFrame(np.nan, index=tab.index,
                                          columns=model.contributions_.columns)
             contributions.iloc[idx] = model.contributions_.to_numpy()
