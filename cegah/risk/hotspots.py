@@ -51,7 +51,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy import sparse, stats
+from scipy import sparse
+
+from cegah.risk.distributions import fdr_bh
 
 _QUADRANT_LABELS = np.array(["", "high-high", "low-high", "low-low", "high-low"])
 
@@ -258,8 +260,7 @@ def _q_values(p: np.ndarray, tested: np.ndarray) -> np.ndarray:
     """
     q = np.ones_like(p)
     if tested.any():
-        q[tested] = stats.false_discovery_control(np.minimum(1.0, 2.0 * p[tested]),
-                                                  method="bh")
+        q[tested] = fdr_bh(np.minimum(1.0, 2.0 * p[tested]))
     return q
 
 

@@ -977,20 +977,16 @@ def builtin_areas(prefixes: Iterable[str] | None = None) -> pd.DataFrame:
                           for p in unknown])
     if not wanted:
         return table.iloc[:0].copy()
-    codes = table.index.to_series()
-    # An area is kept when it or one of its ancestors (its code cut at a dot) is wanted;
-    # set look-ups per level keep this linear in the number of areas.
-    wanted_set = set(wanted)
-    parts = codes.str.split(".", expand=True)
-    keep = pd.Series(False, index=codes.index)
-    prefix = None
-    for k in range(parts.shape[1]):
-        column = parts[k]
-        prefix = column if prefix is None else prefix + "." + column
-        keep |= prefix.isin(wanted_set).fillna(False).astype(bool) & column.notna()
+    # Descendants: walk down the levels, keeping each area whose parent is kept (a few
+    # set look-ups instead of string operations on every code).
+    inside = table.index.isin(wanted)
+    level = table["level"].to_numpy()
+    parent = table["parent_code"]
+    for depth in range(int(level.min()) + 1, int(level.max()) + 1):
+        kept_above = table.index[inside & (level == depth - 1)]
+        inside |= (level == depth) & parent.isin(kept_above).to_numpy()
     ancestors = {".".join(p.split(".")[:k]) for p in wanted for k in range(1, p.count(".") + 1)}
-    keep |= codes.isin(ancestors)
-    return table[keep.to_numpy()].copy()
+    return table[inside | table.index.isin(ancestors)].copy()
 
 
 def looks_like_kemendagri(codes: Iterable[str]) -> bool:

@@ -63,7 +63,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from cegah.risk.distributions import nbinom_cdf, norm_ppf, norm_sf, poisson_cdf
 
 FAMILIES = ("auto", "poisson", "negative_binomial")
 SELECTIONS = ("lasso", "stepwise", "none")
@@ -632,7 +634,7 @@ class CountModel:
 
     def _store(self, best: _Fit, data: _Data, index, names, binary, center, scale, pop, y,
                fit_set, score, cache) -> None:
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        z = norm_ppf(0.5 + self.level / 2)
         units = np.where(binary, PRESENT, PER_SD) if names else np.array([], dtype=object)
 
         def rows(fit: _Fit, which: list[int]) -> list[dict]:
@@ -642,7 +644,7 @@ class CountModel:
                 b, se = fit.beta[k], math.sqrt(max(fit.cov[k, k], 0.0))
                 out.append({"factor": names[j], "relative_risk": math.exp(b),
                             "low": math.exp(b - z * se), "high": math.exp(b + z * se),
-                            "p": float(2 * stats.norm.sf(abs(b) / se)) if se > 0 else 0.0,
+                            "p": float(2 * norm_sf(abs(b) / se)) if se > 0 else 0.0,
                             "unit": str(units[j])})
             return out
 
@@ -739,8 +741,7 @@ def underreporting(observed, expected, *, ratio: float = 2.0, alpha: float = 0.0
     tail = np.ones_like(e)
     if alpha_dispersion > 0:
         size = 1.0 / alpha_dispersion
-        tail[candidate] = stats.nbinom.cdf(o[candidate], size,
-                                           size / (size + e[candidate]))
+        tail[candidate] = nbinom_cdf(o[candidate], size, size / (size + e[candidate]))
     else:
-        tail[candidate] = stats.poisson.cdf(o[candidate], e[candidate])
+        tail[candidate] = poisson_cdf(o[candidate], e[candidate])
     return candidate & (tail < alpha)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from cegah.risk.distributions import gamma_sf
 from cegah.risk.smoothing import EmpiricalBayesRates
 from cegah.risk.trend import classify_trend, trend_test
 from cegah.risk.windows import CATEGORIES, month_numbers
@@ -349,7 +349,7 @@ def score_areas(
     # Posterior probability that the true rate exceeds the reference rate.
     shape, rate = _posterior(e[idx], b[idx], eb.prior_mean_, eb.prior_var_)
     p_above = np.full(len(tab), np.nan)
-    p_above[idx] = stats.gamma.sf(reference, shape, scale=1 / rate)
+    p_above[idx] = gamma_sf(reference, shape, rate)
 
     # Contextual risk from the factors.
     factor_table = pd.DataFrame(columns=["factor", "relative_risk", "low", "high", "p",

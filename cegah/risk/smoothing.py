@@ -24,7 +24,8 @@ GeoDa Center, University of Illinois (section on empirical Bayes smoothing).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from cegah.risk.distributions import gamma_ppf
 
 
 def _check_inputs(events, population) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +158,6 @@ class EmpiricalBayesRates:
         shape = m**2 / v + e
         rate = m / v + b
         tail = (1 - self.level) / 2
-        low = stats.gamma.ppf(tail, shape, scale=1 / rate)
-        high = stats.gamma.ppf(1 - tail, shape, scale=1 / rate)
+        low = gamma_ppf(tail, shape, rate)
+        high = gamma_ppf(1 - tail, shape, rate)
         return low, high

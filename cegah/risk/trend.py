@@ -22,7 +22,8 @@ means. *Journal of Statistical Planning and Inference*, 119, 23-35.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from cegah.risk.distributions import binom_cdf, binom_sf
 
 TREND_CLASSES = ("new", "intensifying", "persistent", "diminishing", "none")
 
@@ -53,8 +54,8 @@ def trend_test(previous, current, exposure_previous=None, exposure_current=None)
         raise ValueError("exposure_previous, exposure_current: expected positive populations.")
     n = p + c
     share = ec / (ec + ep)
-    lower = stats.binom.cdf(c, n, share)
-    upper = stats.binom.sf(c - 1, n, share)
+    lower = binom_cdf(c, n, share)
+    upper = binom_sf(c - 1, n, share)
     p_value = np.minimum(1.0, 2 * np.minimum(lower, upper))
     p_value = np.where(n == 0, 1.0, p_value)
     return p_value, n * share
