@@ -521,10 +521,12 @@ class _Checked:
 
 def _known_codes(areas: pd.DataFrame | Collection[str]) -> pd.Index:
     if isinstance(areas, pd.DataFrame):
-        codes = areas["code"] if "code" in areas.columns else areas.index
-    else:
-        codes = list(areas)
-    return pd.Index(pd.unique(np.asarray([str(c) for c in codes], dtype=object)))
+        codes = pd.Index(areas["code"] if "code" in areas.columns else areas.index)
+        if not (codes.dtype == object and codes.is_unique and
+                pd.api.types.infer_dtype(codes, skipna=False) == "string"):
+            codes = pd.Index(pd.unique(codes.astype(str)))
+        return codes
+    return pd.Index(pd.unique(np.asarray([str(c) for c in areas], dtype=object)))
 
 
 def _code_parser(known: pd.Index) -> Callable[[str], tuple[Any, str | None]]:

@@ -246,7 +246,8 @@ def score_areas(
 
     tab = pd.DataFrame(index=pd.Index(targets, name="code"))
     tab["name"] = areas.loc[targets, "name"].to_numpy()
-    tab["level"] = LEVEL_NAMES.get(depth, str(depth)) if _is_named(areas) else str(depth)
+    level_name = LEVEL_NAMES.get(depth, str(depth))
+    tab["level"] = level_name
     tab["parent_code"] = areas.loc[targets, "parent_code"].fillna("").to_numpy()
 
     # Children: the latest year up to the window's end year (else the earliest after).
@@ -452,7 +453,7 @@ def score_areas(
         "as_of": as_of,
         "window": {"months": s.window, "from": _month_label(start), "to": as_of},
         "previous_window": {"from": _month_label(prev_start), "to": _month_label(start - 1)},
-        "level": LEVEL_NAMES.get(depth, str(depth)) if _is_named(areas) else str(depth),
+        "level": level_name,
         "areas": int(len(tab)),
         "areas_with_children": int(n_ok),
         "reference_rate_per_100000": float(reference * PER),
@@ -478,10 +479,6 @@ def _normalise_areas(areas: pd.DataFrame) -> pd.DataFrame:
         a["parent_code"] = None
     a["level"] = a["level"].astype(int)
     return a
-
-
-def _is_named(areas: pd.DataFrame) -> bool:
-    return bool(areas.attrs.get("level_names", True))
 
 
 def _choose_depth(areas: pd.DataFrame, population: pd.DataFrame, level) -> int:
