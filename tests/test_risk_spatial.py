@@ -173,7 +173,7 @@ def test_it_reproduces_the_published_local_moran_quadrants():
     assert_array_equal(hot.moran_quadrant_, [4, 4, 4, 2, 3, 3, 1, 4, 3, 3])
 
 
-def test_it_reproduces_the_published_gi_star_z_scores():
+def test_it_reproduces_the_published_gi_and_gi_star_z_scores():
     # Reference: esda.getisord.G_Local docstring, "Getis and Ord local G* test using a
     # binary weights object": six points, DistanceBand(threshold=15), star=True,
     # transform="B".
@@ -182,6 +182,11 @@ def test_it_reproduces_the_published_gi_star_z_scores():
     hot = LocalHotspots(permutations=99, seed=0).fit([2, 3, 3.2, 5, 8, 7], adj)
     published = [-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331]
     assert_allclose(hot.gi_z_, published, atol=5e-9)
+    # Same docstring, "Getis and Ord local G test using a binary weights object" (Gi,
+    # the point itself left out, star=False, transform="B").
+    published_gi = [-1.0136729, -0.04361589, 1.31558703, -0.31412676, 1.15373986,
+                    1.77833941]
+    assert_allclose(hot.g_z_, published_gi, atol=5e-9)
 
 
 @pytest.mark.parametrize(("name", "kind", "dbf", "column"), [
@@ -200,6 +205,9 @@ def test_local_statistics_equal_esda(name, kind, dbf, column):
     assert_array_equal(hot.moran_quadrant_, moran.q)
     assert_allclose(hot.gi_, gi.Gs, rtol=1e-10)
     assert_allclose(hot.gi_z_, gi.Zs, rtol=1e-8, atol=1e-10)
+    g = G_Local(y, weights.W.from_sparse(adj), transform="B", star=False, permutations=0)
+    assert_allclose(hot.g_, g.Gs, rtol=1e-10)
+    assert_allclose(hot.g_z_, g.Zs, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -311,6 +311,10 @@ class LocalHotspots:
     gi_z_ : ndarray
         Its analytical z-score under total randomisation (Ord & Getis 1995), as esda's
         ``Zs``.
+    g_, g_z_ : ndarray
+        Getis-Ord Gi without the area itself and its z-score, as
+        ``esda.G_Local(y, w, star=False, transform="B")``'s ``Gs`` and ``Zs`` (reported
+        for comparison; the hotspot labels use Gi*).
     gi_p_ : ndarray
         Pseudo p-value of ``gi_`` from conditional randomisation, one-sided in the
         direction the observed value lies (esda's ``p_sim``).
@@ -436,6 +440,23 @@ class LocalHotspots:
         ok = linked & (spread > 0)
         gi_z[ok] = (local_sum[ok] - size[ok] * y.mean()) / spread[ok]
         self.gi_z_ = gi_z
+
+        # Getis-Ord Gi (the area itself left out), binary weights, as
+        # esda.G_Local(star=False, transform="B"): the sums, mean and variance run over
+        # the n - 1 other areas (Getis & Ord 1992, eq. 4-5; Ord & Getis 1995).
+        others_total = total - y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if np.all(y >= 0):
+                self.g_ = np.where(others_total > 0, neighbour_sum / others_total, np.nan)
+            else:
+                self.g_ = np.full(n, np.nan)
+            mean_i = others_total / (n - 1)
+            var_i = ((y * y).sum() - y * y) / (n - 1) - mean_i**2
+            spread_i = np.sqrt(np.maximum(var_i, 0.0) * card * (n - 1 - card) / (n - 2))
+            g_z = np.zeros(n)
+            ok_i = linked & (spread_i > 0)
+            g_z[ok_i] = (neighbour_sum[ok_i] - card[ok_i] * mean_i[ok_i]) / spread_i[ok_i]
+        self.g_z_ = g_z
 
         # Conditional randomisation of the neighbours' sum, shared by both statistics.
         tested = linked & (card < n - 1) & (not constant)
