@@ -359,6 +359,11 @@ def test_it_refuses_a_nik_like_number_without_echoing_it(operator):
     assert not AuditEvent.objects.filter(object_type="cases").exists()
 
 
+def test_a_factor_with_sixteen_decimals_is_not_mistaken_for_a_nik(operator):
+    data = csv_bytes(FACTORS, [["31.74", "poverty_rate", "0.1234567890123456", "2024", ""]])
+    assert errors(operator, "factors", data) == []
+
+
 def test_it_refuses_a_nik_in_the_header_row_without_echoing_it(operator):
     # A file of personal records without a header row: its first record becomes the header.
     data = csv_bytes([NIK, "31.74", "2024-01"], [[NIK, "31.74", "2024-01"]])

@@ -20,20 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cegah.cases.models import CaseCount, Category, DataKind, FactorValue, Population
+from cegah.lib.cells import NIK, PERSONAL_COLUMN
 from cegah.lib.tabular import TableError, read_table
 
 MAX_REPORTED_ERRORS = 1000
 
-# Columns whose names suggest personal data; Cegah takes aggregate counts only.
-_PERSONAL_COLUMN = re.compile(
-    r"(^|[_\s-])(name|names|nama|first_?name|last_?name|full_?name|birth|birthdate|born|lahir|"
-    r"dob|tgl_?lahir|tanggal_?lahir|nik|ktp|nkk|national_?id|id_?number|passport|paspor|"
-    r"address|alamat|street|jalan|phone|telepon|telp|hp|mobile|email|surel|victim|korban|"
-    r"perpetrator|pelaku|suspect|tersangka|age|umur|usia|gender|jenis_?kelamin|religion|agama)"
-    r"($|[_\s-])"
-)
-# A 16-digit number is what an Indonesian national ID (NIK) looks like.
-_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
 _FACTOR_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -226,7 +217,7 @@ def _map_header(spec: ImportSpec, header: list[str], result: ValidatedFile) -> d
         name = raw.strip().lower().replace(" ", "_")
         if not name:
             continue
-        if _NIK.search(raw):
+        if NIK.search(raw):
             # A file of personal records without a header row: never echo the number.
             result.add_error(1, _(
                 "a cell holds a 16-digit number that looks like a national ID number (NIK); "
@@ -238,7 +229,7 @@ def _map_header(spec: ImportSpec, header: list[str], result: ValidatedFile) -> d
             if canonical in positions:
                 result.add_error(1, _("column %(name)r appears twice") % {"name": canonical})
             positions[canonical] = i
-        elif _PERSONAL_COLUMN.search(name):
+        elif PERSONAL_COLUMN.search(name):
             result.add_error(1, _(
                 "column %(name)r looks like personal data (names, birth dates, national ID "
                 "numbers, addresses); Cegah accepts only aggregate counts per area, period and "
@@ -293,7 +284,7 @@ def _has_nik(cells: list[str], memo: dict[str, bool]) -> bool:
         if len(cell) >= 16:
             hit = memo.get(cell)
             if hit is None:
-                hit = _NIK.search(cell) is not None
+                hit = NIK.search(cell) is not None
                 if len(memo) < _MEMO_LIMIT:
                     memo[cell] = hit
             if hit:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+
+from cegah.lib.cells import cell_text
 
 FORMATS = ("csv", "xlsx")
 
@@ -27,16 +28,6 @@ def format_for(filename: str) -> str:
                "suffix": "." + suffix if suffix else _("no extension")}
         )
     return suffix
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%Y-%m")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -86,7 +77,7 @@ def _read_xlsx(data: bytes, filename: str):
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     try:
-        header = [_cell_text(c).lower() for c in next(it)]
+        header = [cell_text(c).lower() for c in next(it)]
     except StopIteration:
         raise TableError(
             _("%(file)s: the first worksheet is empty.") % {"file": filename}) from None
@@ -95,7 +86,7 @@ def _read_xlsx(data: bytes, filename: str):
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for line, values in enumerate(it, start=2):
-            cells = [_cell_text(v) for v in values[: max(len(header), 1)]]
+            cells = [cell_text(v) for v in values[: max(len(header), 1)]]
             if not any(cells):
                 continue
             yield line, cells

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from cegah.lib.cells import NIK, PERSONAL_COLUMN, cell_text
 from cegah.risk.windows import CATEGORIES
 
 __all__ = [
@@ -71,19 +72,9 @@ _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^\d{4}$")
 _WHOLE = re.compile(r"^\d+(\.0)?$")  # "3", or "3.0" as float columns are written
 _FACTOR_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-# 16 digits, not the decimals of a number ("0.1234567890123456" is a float, not a NIK).
-_NIK = re.compile(r"(?<![\d.,])\d{16}(?!\d)")
 # Digit runs that may be personal numbers (NIK, family card, phone): never echoed.
 _LONG_NUMBER = re.compile(r"\d(?:[ .\-]?\d){10,}")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-# Column names that suggest personal data (same list as the web import).
-_PERSONAL_COLUMN = re.compile(
-    r"(^|[_\s-])(name|names|nama|first_?name|last_?name|full_?name|birth|birthdate|born|lahir|"
-    r"dob|tgl_?lahir|tanggal_?lahir|nik|ktp|nkk|national_?id|id_?number|passport|paspor|"
-    r"address|alamat|street|jalan|phone|telepon|telp|hp|mobile|email|surel|victim|korban|"
-    r"perpetrator|pelaku|suspect|tersangka|age|umur|usia|gender|jenis_?kelamin|religion|agama)"
-    r"($|[_\s-])"
-)
 
 #: Level names accepted in area files (besides integers 1, 2, 3, ...).
 AREA_LEVEL_NAMES: dict[str, int] = {
@@ -315,16 +306,6 @@ def _csv_rows(reader) -> Iterator[tuple[int, list[str]]]:
         yield start, cells
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%Y-%m")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     import zipfile
 
@@ -338,7 +319,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         sheet = book.worksheets[0]
         for line, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            yield line, [_cell_text(v) for v in values]
+            yield line, [cell_text(v) for v in values]
     finally:
         book.close()
 
@@ -467,7 +448,7 @@ def _map_columns(table: _Table, columns: tuple[_Column, ...], *,
                 problems.add(int(table.lines[np.flatnonzero(filled)[0]]),
                              "a cell under a column without a name in the header.")
             continue
-        if _NIK.search(raw):
+        if NIK.search(raw):
             problems.add(1, "the header holds a 16-digit number that looks like a national ID "
                             "number (NIK); Cegah takes no personal data.")
         elif name in names:
@@ -478,7 +459,7 @@ def _map_columns(table: _Table, columns: tuple[_Column, ...], *,
                 found[canonical] = i
         elif not strict:
             continue
-        elif _PERSONAL_COLUMN.search(name):
+        elif PERSONAL_COLUMN.search(name):
             problems.add(1, f"column {_show(raw)} looks like personal data; Cegah accepts "
                             "only aggregate numbers per area. Remove the column.")
         else:
@@ -612,7 +593,7 @@ def _check_personal_cells(columns: Mapping[str, _Cells], lines: np.ndarray,
                           problems: _Problems) -> None:
     bad = np.zeros(len(lines), dtype=bool)
     for cells in columns.values():
-        hit = np.array([len(u) >= 16 and _NIK.search(u) is not None for u in cells.uniques],
+        hit = np.array([len(u) >= 16 and NIK.search(u) is not None for u in cells.uniques],
                        dtype=bool)
         if hit.any():
             bad |= hit[cells.codes]
