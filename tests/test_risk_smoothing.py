@@ -126,3 +126,18 @@ def test_it_rejects_an_adjacency_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"adjacency: expected a \(4, 4\) matrix"):
         EmpiricalBayesRates().fit([1, 2, 3, 4], [10, 10, 10, 10],
                                   adjacency=_line_adjacency(5))
+
+
+def test_a_group_without_extra_variation_keeps_the_uncertainty_of_its_pooled_rate():
+    # SYNTHETIC: 20 areas whose counts are exactly what the pooled rate predicts, so
+    # Marshall's variance estimate is negative and floored.
+    b = np.full(20, 1_000.0)
+    e = np.ones(20)
+    marshall = EmpiricalBayesRates(floor_variance=False).fit(e, b)
+    floored = EmpiricalBayesRates().fit(e, b)
+    assert marshall.prior_var_[0] == 0.0
+    assert floored.prior_var_[0] == pytest.approx(1e-3 / 20_000)
+    # The pooled rate rests on 20 reports: its 90 % interval is roughly ±37 %, not zero.
+    width = (floored.high_ - floored.low_) / floored.rate_
+    assert np.all(width > 0.5) and np.all(width < 1.0)
+    assert_allclose(floored.rate_, 1e-3)

@@ -444,6 +444,7 @@ def score_areas(
                        hotspot, cluster, trend, underreport, expected, ok)
     tab["drivers"] = drivers
     tab["flags"] = flags
+    tab["children"] = tab["children"].round().astype("Int64")  # counts, NA where unknown
     tab = tab.reset_index()
     ordered = OUTPUT_COLUMNS + [c for c in tab.columns if c not in OUTPUT_COLUMNS]
     tab = tab[ordered]

@@ -45,13 +45,20 @@ def _check_inputs(events, population) -> tuple[np.ndarray, np.ndarray]:
     return e, b
 
 
-def _moments(e: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Marshall's prior mean and variance (variance floored at zero)."""
+def _moments(e: np.ndarray, b: np.ndarray, floor: bool) -> tuple[float, float]:
+    """Marshall's prior mean and variance.
+
+    Marshall floors a negative variance at zero, which makes the prior infinitely sure
+    of the group mean: every area gets exactly that mean with a zero-width interval.
+    With ``floor`` the variance is at least ``m / sum(b)`` instead, so the prior is never
+    worth more than all the children of its group (the mean is itself estimated from
+    them) and the intervals keep the uncertainty of the group's pooled rate.
+    """
     m = e.sum() / b.sum()
     r = e / b
     s2 = (b * (r - m) ** 2).sum() / b.sum()
     phi = s2 - m / b.mean()
-    return m, max(phi, 0.0)
+    return m, max(phi, m / b.sum() if floor else 0.0)
 
 
 class EmpiricalBayesRates:
@@ -63,6 +70,10 @@ class EmpiricalBayesRates:
         Probability content of the interval ``[low_, high_]`` around each smoothed rate.
     min_group_size : int, default 5
         Groups with fewer areas borrow the global prior instead of estimating their own.
+    floor_variance : bool, default True
+        Floor the prior variance at ``mean / sum(population)`` of its group instead of
+        Marshall's zero, so that a group without extra-Poisson variation does not get
+        zero-width intervals (``False`` reproduces Marshall and esda exactly).
 
     Attributes
     ----------
@@ -78,9 +89,11 @@ class EmpiricalBayesRates:
         Equal-tailed interval of the gamma posterior whose prior matches the moments.
     """
 
-    def __init__(self, *, level: float = 0.9, min_group_size: int = 5) -> None:
+    def __init__(self, *, level: float = 0.9, min_group_size: int = 5,
+                 floor_variance: bool = True) -> None:
         self.level = level
         self.min_group_size = min_group_size
+        self.floor_variance = floor_variance
 
     def fit(self, events, population, groups=None, adjacency=None) -> EmpiricalBayesRates:
         """Estimate the prior(s) and smooth.
@@ -105,7 +118,7 @@ class EmpiricalBayesRates:
         if not 0 < self.level < 1:
             raise ValueError(f"level: expected a probability in (0, 1), got {self.level!r}.")
         e, b = _check_inputs(events, population)
-        m_all, phi_all = _moments(e, b)
+        m_all, phi_all = _moments(e, b, self.floor_variance)
         mean = np.full(e.size, m_all)
         var = np.full(e.size, phi_all)
         if groups is not None:
@@ -117,7 +130,7 @@ class EmpiricalBayesRates:
             for g in range(uniques.size):
                 idx = np.flatnonzero(inverse == g)
                 if idx.size >= self.min_group_size and e[idx].sum() > 0:
-                    mean[idx], var[idx] = _moments(e[idx], b[idx])
+                    mean[idx], var[idx] = _moments(e[idx], b[idx], self.floor_variance)
         if adjacency is not None:
             mean, var = self._neighbourhood_prior(e, b, mean, var, adjacency)
         crude = e / b
