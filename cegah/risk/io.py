@@ -503,7 +503,7 @@ class _Checked:
 def _known_codes(areas: pd.DataFrame | Collection[str]) -> pd.Index:
     if isinstance(areas, pd.DataFrame):
         codes = pd.Index(areas["code"] if "code" in areas.columns else areas.index)
-        if not (codes.dtype == object and codes.is_unique and
+        if not (pd.api.types.is_string_dtype(codes.dtype) and codes.is_unique and
                 pd.api.types.infer_dtype(codes, skipna=False) == "string"):
             codes = pd.Index(pd.unique(codes.astype(str)))
         return codes
@@ -511,8 +511,9 @@ def _known_codes(areas: pd.DataFrame | Collection[str]) -> pd.Index:
 
 
 def _code_parser(known: pd.Index) -> Callable[[str], tuple[Any, str | None]]:
-    known_set = frozenset(known)
-    example = next((str(c) for c in known[:1000] if "." in str(c)), None)
+    values = np.asarray(known, dtype=object)  # plain str objects: fast to hash and iterate
+    known_set = frozenset(values.tolist())
+    example = next((str(c) for c in values[:1000] if "." in str(c)), None)
 
     def parse(raw: str) -> tuple[Any, str | None]:
         if not raw:
