@@ -282,6 +282,7 @@ def cmd_demo(args) -> int:
     print("Synthetic demo data for Aceh, DKI Jakarta, Jawa Timur, Sulawesi Utara, "
           "Klaten and Kendari ...")
     do_load_demo_data(actor, say=print)
+    _demo_risk_run(actor)
     print()
     print("Demo logins (all synthetic; password for every one: " + DEMO_PASSWORD + ")")
     shown = [lg for lg in logins if lg[0].startswith(("polres-jaksel.", "kemenpppa.",
@@ -293,6 +294,52 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return EXIT_OK
     return cmd_serve(args)
+
+
+def cmd_risk_run(args) -> int:
+    from cegah.riskmap.actions import do_compute_risk_run, do_request_risk_run
+
+    run = do_request_risk_run(_actor(argparse.Namespace(user=None)), trigger="cli")
+    if args.background:
+        print(f"risk run {run.pk} queued; `cegah worker` (or `cegah serve`) computes it.")
+        return EXIT_OK
+    start = time.monotonic()
+    run = do_compute_risk_run(run.pk, say=lambda step: print(f"  {step} ...", flush=True))
+    levels = run.summary.get("levels", {})
+    print(f"risk run {run.pk}: {run.status}, as of {run.as_of or '-'}, "
+          f"{run.summary.get('areas', 0):,} areas in {time.monotonic() - start:.1f}s")
+    for _level, meta in sorted(levels.items(), reverse=True):
+        if meta:
+            tiers = meta["tiers"]
+            print(f"  {meta['level']:9} high {tiers['high']:,}, moderate {tiers['moderate']:,}, "
+                  f"low {tiers['low']:,}")
+    return EXIT_OK if run.status == "done" else EXIT_INVALID
+
+
+def cmd_worker(args) -> int:
+    from django.core.management import call_command
+
+    call_command("db_worker", batch=args.batch, verbosity=1)
+    return EXIT_OK
+
+
+def _demo_risk_run(actor) -> None:
+    """Score the demo data now, so the first page already shows tiers."""
+    from cegah.riskmap.actions import (
+        do_compute_risk_run,
+        do_request_risk_run,
+        latest_run,
+        run_in_progress,
+    )
+
+    pending = run_in_progress()
+    if latest_run() is not None and pending is None:
+        return
+    run = pending or do_request_risk_run(actor, trigger="demo")
+    start = time.monotonic()
+    run = do_compute_risk_run(run.pk)
+    print(f"Risk run {run.pk} on the synthetic data: {run.summary.get('areas', 0):,} areas "
+          f"scored in {time.monotonic() - start:.1f}s")
 
 
 def cmd_serve(args) -> int:
@@ -307,8 +354,26 @@ def cmd_serve(args) -> int:
           flush=True)
     if not settings.PRODUCTION:
         print("  development settings; database: " + _db_label(), flush=True)
+    if settings.WORKER_THREAD and settings.TASK_BACKEND == "database":
+        _start_worker_thread()
+        print("  background tasks: one worker thread in this process "
+              "(CEGAH_WORKER_THREAD=false and `cegah worker` to run them apart)", flush=True)
     serve(application, host=host, port=args.port, threads=args.threads, ident="cegah")
     return EXIT_OK
+
+
+def _start_worker_thread() -> None:
+    """The database queue's worker in a daemon thread, so one `cegah serve` is enough on a
+    single machine; deployments with several processes run `cegah worker` instead."""
+    import threading
+
+    from django.utils.crypto import get_random_string
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(queue_names=["default"], interval=1.0, batch=False,
+                    backend_name="default", startup_delay=False, max_tasks=None,
+                    worker_id=f"serve-{get_random_string(8)}", excluded_queue_names=[])
+    threading.Thread(target=worker.run, name="cegah-worker", daemon=True).start()
 
 
 def cmd_manage(args) -> int:
@@ -393,7 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cegah.risk.commands import add_parsers as add_risk_parsers
 
-    add_risk_parsers(sub)
+    rsub = add_risk_parsers(sub)
+    s = rsub.add_parser("run", help="compute a risk run on the stored data (all levels)")
+    s.add_argument("--background", action="store_true",
+                   help="only queue it for the worker (`cegah worker`)")
+    s.set_defaults(func=cmd_risk_run)
+
+    s = sub.add_parser("worker", help="run background tasks (risk runs after imports)")
+    s.add_argument("--batch", action="store_true", help="exit when the queue is empty")
+    s.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "cegah.accounts",
     "cegah.audit",
     "cegah.cases",
+    "cegah.riskmap",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +129,23 @@ else:
     raise ImproperlyConfigured("DATABASE_URL must name a SQLite or PostgreSQL database.")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (risk runs after imports): Django's task framework (the django-tasks
+# backport on Django 5.2) with a database-backed queue, so any number of web and worker
+# processes share it. "immediate" runs tasks inline; "dummy" only records them (tests).
+TASK_BACKEND = env_choice("CEGAH_TASK_BACKEND", "database", ("database", "immediate", "dummy"))
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "dummy": "django_tasks.backends.dummy.DummyBackend",
+        }[TASK_BACKEND],
+        "QUEUES": ["default"],
+    }
+}
+# `cegah serve` also runs one worker thread unless this is off (then run `cegah worker`).
+WORKER_THREAD = env_bool("CEGAH_WORKER_THREAD", True)
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [

@@ -31,6 +31,22 @@ def django_db_setup(django_db_setup, django_db_blocker):
         do_load_areas(only=TEST_REGIONS, actor_label="test")
 
 
+@pytest.fixture(autouse=True)
+def _tasks_are_recorded_not_run(settings):
+    """Imports queue risk runs; tests record the tasks instead of running them (a test
+    that wants the run computes it, or overrides TASKS itself)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend",
+                                  "QUEUES": ["default"]}}
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """A private SQLite database for CLI subprocesses, whatever DATABASE_URL the suite
+    runs with."""
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "CEGAH_VAR_DIR": str(tmp_path)}
+
+
 @pytest.fixture
 def operator():
     return LocalOperator(label="cli:test")

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from cegah.audit.models import AuditEvent
 from cegah.cases.actions import do_delete_data, do_import
 from cegah.cases.models import CaseCount
-from tests.test_smoke_cli import cli_env, run_cli  # noqa: F401 - fixture
+from tests.test_smoke_cli import run_cli
 
 CSV = (b"code,period,category,count\n"
        b"31.74.01.1001,2026-01,sexual_abuse,4\n"

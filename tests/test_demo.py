@@ -6,7 +6,7 @@ import csv
 import io
 
 from cegah.demo.generator import SOURCE, generate
-from tests.test_smoke_cli import cli_env, run_cli  # noqa: F401 - fixture
+from tests.test_smoke_cli import run_cli
 
 VILLAGES = [f"31.74.0{d}.100{v}" for d in range(1, 4) for v in range(1, 6)] + [
     f"35.17.0{d}.200{v}" for d in range(1, 4) for v in range(1, 6)]

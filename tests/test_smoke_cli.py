@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -15,13 +13,6 @@ def run_cli(*args, env_extra=None, tmp_path=None, input=None):
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "cegah.cli", *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, input=input, timeout=300)
-
-
-@pytest.fixture
-def cli_env(tmp_path):
-    """A private SQLite database, whatever DATABASE_URL the suite runs with."""
-    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-            "CEGAH_VAR_DIR": str(tmp_path)}
 
 
 def test_it_initialises_and_loads_areas_idempotently(cli_env):

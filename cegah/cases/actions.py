@@ -215,7 +215,16 @@ def do_import(
         _apply(plan, batch, actor, synthetic, progress)
         record_event(actor=actor, actor_label=batch.actor_label, action="import",
                      object_type=kind, object_key=f"import {batch.pk}", new=_batch_summary(batch))
+        _data_changed(actor, batch)
     return batch, plan
+
+
+def _data_changed(actor: Any, batch: ImportBatch | None = None) -> None:
+    """New or replaced data: queue a risk run (it starts after this transaction commits)."""
+    from cegah.riskmap.actions import do_request_risk_run
+
+    if batch is None or batch.rows_created or batch.rows_updated:
+        do_request_risk_run(actor, trigger="import" if batch else "delete")
 
 
 def _batch_summary(batch: ImportBatch) -> dict[str, Any]:
@@ -259,6 +268,7 @@ def do_confirm_import(actor: Any, batch: ImportBatch) -> ImportBatch:
         record_event(actor=actor, actor_label=batch.actor_label, action="import",
                      object_type=batch.kind, object_key=f"import {batch.pk}",
                      new=_batch_summary(batch))
+        _data_changed(actor, batch)
     return batch
 
 
@@ -357,4 +367,6 @@ def do_delete_data(
             spec.model.objects.filter(pk__in=pks[i : i + _WRITE_BATCH]).delete()
         record_event(actor=actor, action="delete", object_type=kind, object_key=area_code,
                      new={"deleted": len(pks), "from": str(start or ""), "to": str(end or "")})
+        if pks:
+            _data_changed(actor)
     return len(pks)

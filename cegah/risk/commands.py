@@ -73,6 +73,9 @@ def add_arguments(p: argparse.ArgumentParser, *, outputs: str) -> None:
                         "docs/risk-method.md); may be repeated")
 
 
+_NOT_SETTINGS = ("categories", "level", "as_of", "extra_languages")  # options, not thresholds
+
+
 def _settings(args):
     from dataclasses import fields
 
@@ -86,7 +89,7 @@ def _settings(args):
     for item in args.setting:
         name, sep, value = item.partition("=")
         name = name.strip()
-        if not sep or name not in types or name in ("categories", "level", "as_of"):
+        if not sep or name not in types or name in _NOT_SETTINGS:
             raise ValueError(f"--setting: expected NAME=VALUE with NAME one of the method "
                              f"settings, got {item!r}.")
         kind = str(types[name])
@@ -198,8 +201,9 @@ def cmd_risk_factors(args) -> int:
     return _run(args, what="factors")
 
 
-def add_parsers(sub) -> None:
-    risk = sub.add_parser("risk", help="score areas: tiers, drivers and flags (no database)")
+def add_parsers(sub):
+    """Add ``cegah risk score|factors``; returns the ``risk`` subparsers for more."""
+    risk = sub.add_parser("risk", help="score areas: tiers, drivers and flags")
     rsub = risk.add_subparsers(dest="risk_command", required=True)
     s = rsub.add_parser("score", help="score every area of one level",
                         description="Score every area of one level from files; see "
@@ -210,4 +214,5 @@ def add_parsers(sub) -> None:
                                         "low, high, p")
     add_arguments(s, outputs="optional: .csv or .json; printed when omitted")
     s.set_defaults(func=cmd_risk_factors, no_django=True)
+    return rsub
 

@@ -20,7 +20,7 @@ individuals: the inputs are counts per area, period and category.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,7 @@ class RiskSettings:
     allow_missing_population: bool = False  # else cases without children are an error
     family: str = "auto"  # count model: auto | poisson | negative_binomial
     language: str = "en"  # drivers and flags: en | id
+    extra_languages: tuple[str, ...] = ()  # also write drivers_<lang>, flags_<lang>
 
     def check(self) -> None:
         problems = []
@@ -81,9 +82,9 @@ class RiskSettings:
         if not 0 < self.moderate_score <= self.high_score:
             problems.append("moderate_score, high_score: expected 0 < moderate <= high, got "
                             f"{self.moderate_score!r} and {self.high_score!r}")
-        if self.language not in TEXT:
-            problems.append(f"language: expected one of {', '.join(TEXT)}, "
-                            f"got {self.language!r}")
+        for lang in (self.language, *self.extra_languages):
+            if lang not in TEXT:
+                problems.append(f"language: expected one of {', '.join(TEXT)}, got {lang!r}")
         if self.family not in ("auto", "poisson", "negative_binomial"):
             problems.append("family: expected auto, poisson or negative_binomial, "
                             f"got {self.family!r}")
@@ -269,8 +270,8 @@ def score_areas(
                              .reindex(targets, fill_value=0).astype("int64").to_numpy())
     tab["children"] = children_now.to_numpy()
 
-    flags: list[list[str]] = [[] for _ in range(len(tab))]
-    t = TEXT[s.language]
+    # Flags as (text key, parameters), rendered in each language at the end.
+    flags: list[list[tuple[str, dict]]] = [[] for _ in range(len(tab))]
 
     missing = tab["children"].isna().to_numpy()
     zero = (tab["children"] == 0).to_numpy()
@@ -278,15 +279,15 @@ def score_areas(
     if bad.any() and not s.allow_missing_population:
         _raise_cases_without_children(now, tab.index[bad], pop_source)
     for i in np.flatnonzero(missing):
-        flags[i].append(t["missing_population"])
+        flags[i].append(("missing_population", {}))
     for i in np.flatnonzero(bad):
-        flags[i].append(t["zero_population_cases"])
+        flags[i].append(("zero_population_cases", {}))
     few = (~missing) & (tab["children"].fillna(0).to_numpy() < s.few_children) & ~zero
     for i in np.flatnonzero(few):
-        flags[i].append(t["few_children"].format(children=int(tab["children"].iloc[i])))
+        flags[i].append(("few_children", {"children": int(tab["children"].iloc[i])}))
     for i in np.flatnonzero(~missing & (pop_year.to_numpy() != year_now)):
         if not np.isnan(pop_year.iloc[i]):
-            flags[i].append(t["population_year"].format(year=int(pop_year.iloc[i])))
+            flags[i].append(("population_year", {"year": int(pop_year.iloc[i])}))
 
     ok = ~(missing | zero)  # areas with children: the ones that get rates
     idx = np.flatnonzero(ok)
@@ -333,7 +334,7 @@ def score_areas(
         degree = np.asarray(adjacency.sum(axis=1)).ravel()
         for j in np.flatnonzero(degree == 0):
             i = idx[j]
-            flags[i].append(t["no_neighbours"] if has_geometry[i] else t["no_boundary"])
+            flags[i].append(("no_neighbours" if has_geometry[i] else "no_boundary", {}))
 
     # Smoothing toward the parent (and the neighbours).
     say("smoothing")
@@ -368,9 +369,9 @@ def score_areas(
         no_data = coverage.to_numpy() == 0
         partial = (coverage.to_numpy() > 0) & (coverage.to_numpy() < 1)
         for i in np.flatnonzero(no_data):
-            flags[i].append(t["no_factor_data"])
+            flags[i].append(("no_factor_data", {}))
         for i in np.flatnonzero(partial):
-            flags[i].append(t["incomplete_factor_data"])
+            flags[i].append(("incomplete_factor_data", {}))
         # Missing values take the median, so an area without data is "typical" (flagged).
         filled = matrix.fillna(matrix.median()).fillna(0.0)
         # The model learns from the current and the previous window together (twice the
@@ -440,10 +441,16 @@ def score_areas(
     tab["tier"] = tier
     tab["confidence"] = confidence
 
-    drivers = _drivers(s, tab, areas, up, depth, reference, contributions, factor_table,
-                       hotspot, cluster, trend, underreport, expected, ok)
-    tab["drivers"] = drivers
-    tab["flags"] = flags
+    for k, lang in enumerate((s.language, *(x for x in s.extra_languages
+                                            if x != s.language))):
+        suffix = "" if k == 0 else f"_{lang}"
+        ls = replace(s, language=lang)
+        tab["drivers" + suffix] = _drivers(ls, tab, areas, up, depth, reference,
+                                           contributions, factor_table, hotspot, cluster,
+                                           trend, underreport, expected, ok)
+        tab["flags" + suffix] = [[TEXT[lang][key].format(**params) for key, params in row]
+                                 for row in flags]
+    tab["underreporting"] = underreport
     tab["children"] = tab["children"].round().astype("Int64")  # counts, NA where unknown
     tab = tab.reset_index()
     ordered = OUTPUT_COLUMNS + [c for c in tab.columns if c not in OUTPUT_COLUMNS]
