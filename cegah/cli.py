@@ -262,6 +262,21 @@ def cmd_users_create(args) -> int:
     return EXIT_OK
 
 
+def cmd_users_token(args) -> int:
+    from cegah.accounts.actions import do_create_api_token
+    from cegah.accounts.models import User
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        print(f"error: no active user named {args.username!r}.", file=sys.stderr)
+        return EXIT_INVALID
+    token = do_create_api_token(_actor(argparse.Namespace(user=None)), user, args.name)
+    print(token)
+    print(f"(for {user.username}; shown once: keep it secret. Use it as "
+          "'Authorization: Bearer <token>' on /api/v1/.)", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from django.conf import settings
 
@@ -442,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     s.add_argument("--user", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_users_create)
+    s = usub.add_parser("token", help="print a new personal API token for a user")
+    s.add_argument("username")
+    s.add_argument("--name", default="", help="a label, e.g. the script that uses it")
+    s.set_defaults(func=cmd_users_token)
 
     for name, helptext in (("demo", "load demo organisations and synthetic data, then serve"),
                            ("serve", "serve the web app")):

@@ -14,6 +14,11 @@ Rules:
 * What a role adds: viewer — see; data entry — also import; manager — also export;
   organisation admin — also manage the organisation's people; system admin — everything,
   including Django admin.
+* Risk results: every signed-in user sees every area's tier (prevention is planned
+  together). Case counts and the figures derived from them are shown only where the
+  actor may see the area's data (and to viewers only if ``CEGAH_VIEWERS_SEE_COUNTS``);
+  everyone else, and the optional public summary, gets tiers and protected counts
+  (disclosure control, ``cegah.lib.disclosure``).
 """
 
 from __future__ import annotations
@@ -135,6 +140,42 @@ def can_view_area_data(actor: Any, area: Area | str) -> bool:
     codes = jurisdiction_codes(actor)
     code = area if isinstance(area, str) else area.code
     return codes is None or is_within(code, codes)
+
+
+# --- risk results ----------------------------------------------------------------------
+
+def can_view_risk(actor: Any) -> bool:
+    """Tiers and drivers: every signed-in user (and the local operator)."""
+    return isinstance(actor, LocalOperator) or _active_user(actor)
+
+
+def can_request_risk_run(actor: Any) -> bool:
+    """Start a risk run by hand: those who may import data."""
+    return can_import(actor)
+
+
+def counts_entitlement(actor: Any):
+    """A function ``code -> bool``: may the actor see the case counts of that area?
+
+    Built once per request, so a page of 1,000 areas asks the database once.
+    """
+    from django.conf import settings
+
+    if not has_capability(actor, Capability.VIEW_DATA):
+        return lambda code: False
+    if (getattr(actor, "role", None) == Role.VIEWER
+            and not settings.VIEWERS_SEE_COUNTS):
+        return lambda code: False
+    codes = jurisdiction_codes(actor)
+    if codes is None:
+        return lambda code: True
+    return lambda code: is_within(code, codes)
+
+
+def public_summary_enabled() -> bool:
+    from django.conf import settings
+
+    return settings.PUBLIC_SUMMARY
 
 
 # --- protected data --------------------------------------------------------------------

@@ -147,6 +147,11 @@ TASKS = {
 # `cegah serve` also runs one worker thread unless this is off (then run `cegah worker`).
 WORKER_THREAD = env_bool("CEGAH_WORKER_THREAD", True)
 
+# Disclosure: may viewers see the case counts of their jurisdiction (else tiers and
+# protected counts only)? And is the public summary page (no login) switched on?
+VIEWERS_SEE_COUNTS = env_bool("CEGAH_VIEWERS_SEE_COUNTS", True)
+PUBLIC_SUMMARY = env_bool("CEGAH_PUBLIC_SUMMARY", False)
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

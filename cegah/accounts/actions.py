@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from cegah.accounts.models import Organisation, Role, User
+from cegah.accounts.models import ApiToken, Organisation, Role, User
 from cegah.areas.models import Area
 from cegah.audit.actions import record_event
 
@@ -91,3 +94,33 @@ def do_save_user(
                          object_type="user", object_key=username, old=old,
                          new=new | ({"password": "changed"} if password_changed else {}))
     return user, created
+
+
+TOKEN_PREFIX = "cgh_"  # noqa: S105 - a marker, not a secret
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def do_create_api_token(actor: Any, user: User, name: str = "") -> str:
+    """Create a personal API token for ``user``; returns it (it is not stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        row = ApiToken.objects.create(user=user, name=name[:100], prefix=token[:12],
+                                      digest=token_digest(token))
+        record_event(actor=actor, action="create", object_type="api_token",
+                     object_key=str(row.pk), new={"user": user.username, "prefix": row.prefix})
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a token belongs to (and note its use), or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (ApiToken.objects.select_related("user", "user__organisation")
+           .filter(digest=token_digest(token)).first())
+    if row is None or not row.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    return row.user

@@ -445,9 +445,11 @@ def score_areas(
                                             if x != s.language))):
         suffix = "" if k == 0 else f"_{lang}"
         ls = replace(s, language=lang)
-        tab["drivers" + suffix] = _drivers(ls, tab, areas, up, depth, reference,
-                                           contributions, factor_table, hotspot, cluster,
-                                           trend, underreport, expected, ok)
+        pairs = _drivers(ls, tab, areas, up, depth, reference, contributions, factor_table,
+                         hotspot, cluster, trend, underreport, expected, ok)
+        tab["drivers" + suffix] = [[text for _kind, text in row] for row in pairs]
+        if k == 0:  # the same kinds, in the same order, in every language
+            tab["driver_kinds"] = [[kind for kind, _text in row] for row in pairs]
         tab["flags" + suffix] = [[TEXT[lang][key].format(**params) for key, params in row]
                                  for row in flags]
     tab["underreporting"] = underreport
@@ -614,14 +616,14 @@ def _drivers(s, tab, areas, up, depth, reference, contributions, factor_table, h
     t = TEXT[s.language]
     lv = LEVEL_TEXT.get(s.language, LEVEL_TEXT["en"])
     n = len(tab)
-    # Each candidate: (weight used for ordering, positions, texts at those positions).
-    candidates: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
+    # Each candidate: (weight used for ordering, positions, (kind, text) at those positions).
+    candidates: list[tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]] = []
 
-    def add(weight, mask, make) -> None:
+    def add(weight, mask, make, kind: str) -> None:
         where = np.flatnonzero(mask & ok)
         if where.size:
             w = np.broadcast_to(np.asarray(weight, dtype=float), (n,))[where]
-            candidates.append((w, where, [make(i) for i in where]))
+            candidates.append((w, where, [(kind, make(i)) for i in where]))
 
     if contributions is not None:
         unit = dict(zip(factor_table["factor"], factor_table["unit"], strict=False))
@@ -633,7 +635,7 @@ def _drivers(s, tab, areas, up, depth, reference, contributions, factor_table, h
             with np.errstate(invalid="ignore"):
                 mask = np.isfinite(mult) & (mult >= s.driver_ratio)
             add(mult, mask, lambda i, m=mult, lb=label, k=key: t[k].format(
-                factor=lb, ratio=_fmt_ratio(m[i])))
+                factor=lb, ratio=_fmt_ratio(m[i])), "factor")
 
     smoothed = tab["smoothed_rate"].to_numpy() / PER
     parent = tab["parent_code"].to_numpy()
@@ -648,21 +650,22 @@ def _drivers(s, tab, areas, up, depth, reference, contributions, factor_table, h
         by_parent = np.nan_to_num(to_parent) >= s.driver_ratio + 0.25
         by_reference = ~by_parent & (np.nan_to_num(to_reference) >= s.driver_ratio + 0.25)
     add(to_parent, by_parent, lambda i: t["parent_ratio"].format(
-        ratio=_fmt_ratio(to_parent[i]), level=parent_level))
+        ratio=_fmt_ratio(to_parent[i]), level=parent_level), "parent_ratio")
     add(to_reference, by_reference, lambda i: t["reference_ratio"].format(
-        ratio=_fmt_ratio(to_reference[i])))
-    add(np.inf, hotspot == "hot", lambda i: t["hotspot"])
-    add(np.inf, (hotspot != "hot") & (cluster == "high-low"), lambda i: t["high_low"])
+        ratio=_fmt_ratio(to_reference[i])), "reference_ratio")
+    add(np.inf, hotspot == "hot", lambda i: t["hotspot"], "hotspot")
+    add(np.inf, (hotspot != "hot") & (cluster == "high-low"), lambda i: t["high_low"],
+        "high_low")
     cases = tab["cases"].to_numpy()
     prev = tab["previous_cases"].to_numpy()
     add(100.0, (trend == "new") & (cases >= 2),
-        lambda i: t["trend_new"].format(cases=int(cases[i])))
+        lambda i: t["trend_new"].format(cases=int(cases[i])), "trend")
     add(100.0, trend == "intensifying", lambda i: t["trend_intensifying"].format(
-        cases=int(cases[i]), previous=int(prev[i])))
+        cases=int(cases[i]), previous=int(prev[i])), "trend")
     add(50.0, underreport, lambda i: t["underreporting"].format(
-        expected=f"{expected[i]:.1f}", cases=int(cases[i])))
+        expected=f"{expected[i]:.1f}", cases=int(cases[i])), "underreporting")
 
-    out: list[list[str]] = [[] for _ in range(n)]
+    out: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     if not candidates:
         return out
     weights = np.concatenate([c[0] for c in candidates])

@@ -234,7 +234,8 @@ def _store(run: RiskRun, results, data) -> int:
                 tier=r["tier"], confidence=r["confidence"], hotspot=r["hotspot"] or "",
                 cluster=r["cluster"] or "", trend=r["trend"] or "",
                 underreporting=bool(r["underreporting"]),
-                drivers={"en": list(r["drivers"]), "id": list(r["drivers_id"])},
+                drivers={"en": list(r["drivers"]), "id": list(r["drivers_id"]),
+                         "kinds": list(r["driver_kinds"])},
                 flags={"en": list(r["flags"]), "id": list(r["flags_id"])},
             ))
         for f in result.factors.itertuples(index=False):
