@@ -128,6 +128,53 @@ def cmd_areas_show(args) -> int:
     return EXIT_OK
 
 
+def cmd_areas_boundaries(args) -> int:
+    from django.core.exceptions import PermissionDenied
+
+    from cegah import policy
+    from cegah.areas.actions import do_import_boundaries
+    from cegah.areas.boundaries import check_boundaries, describe_counts
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path}: file not found.", file=sys.stderr)
+        return EXIT_USAGE
+    actor = _actor(args)
+    if not policy.can_import_boundaries(actor):
+        print(f"error: {args.user} may not import boundaries (system admins only).",
+              file=sys.stderr)
+        return EXIT_INVALID
+    bars: dict[str, Progress] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bars.setdefault(stage, Progress(f"boundaries: {stage}"))(done, total)
+
+    start = time.monotonic()
+    plan = check_boundaries(path, dissolve=not args.no_dissolve, progress=progress)
+    if not plan.ok:
+        for problem in plan.problems:
+            print(problem.text(str(path)), file=sys.stderr)
+        if plan.problem_count > len(plan.problems):
+            print(f"{path}: ... and {plan.problem_count - len(plan.problems):,} more problems",
+                  file=sys.stderr)
+        print(f"error: {plan.problem_count:,} problem(s) in {path}; nothing was imported.",
+              file=sys.stderr)
+        return EXIT_INVALID
+    if not args.dry_run:
+        try:
+            do_import_boundaries(actor, plan, progress=progress)
+        except PermissionDenied:  # pragma: no cover - checked above
+            return EXIT_INVALID
+    verb = "would change" if args.dry_run else "changed"
+    note = f", converted from {plan.reprojected_from}" if plan.reprojected_from else ""
+    print(f"{path}: {plan.features:,} features valid{note}; {verb} {plan.changes:,} "
+          f"boundaries ({time.monotonic() - start:.1f}s)")
+    print(f"  {'level':9} {'new':>8} {'replaced':>9} {'unchanged':>10} {'dissolved':>10}")
+    for level, c in describe_counts(plan):
+        print(f"  {level:9} {c.new:8,} {c.replaced:9,} {c.unchanged:10,} {c.dissolved:10,}")
+    return EXIT_OK
+
+
 def cmd_import(args) -> int:
     from django.core.exceptions import PermissionDenied
 
@@ -423,6 +470,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = asub.add_parser("show", help="print an area, its parents and child counts")
     s.add_argument("code")
     s.set_defaults(func=cmd_areas_show)
+    s = asub.add_parser(
+        "boundaries", help="import area boundaries (GeoJSON, GeoPackage, Shapefile)",
+        description="Import boundaries keyed on area code (a 'code' property): checked "
+                    "per feature, converted to WGS 84, simplified per level for display, "
+                    "one geometry per code. A file with any bad feature changes nothing.")
+    s.add_argument("file", help=".geojson, .json, .gpkg, .shp or a .zip holding a Shapefile")
+    s.add_argument("--dry-run", action="store_true", help="check and report; change nothing")
+    s.add_argument("--no-dissolve", action="store_true",
+                   help="do not fill in parents without a boundary from their children")
+    s.add_argument("--user", help="act with this user's rights (default: local operator)")
+    s.set_defaults(func=cmd_areas_boundaries)
 
     kinds = ("cases", "population", "factors")
     s = sub.add_parser("import", help="import case counts, child population or risk factors")

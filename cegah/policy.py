@@ -133,6 +133,12 @@ def access_area_by_code(actor: Any, code: str) -> Area:
     return area
 
 
+def can_import_boundaries(actor: Any) -> bool:
+    """Boundaries are shared reference data, shown to everyone: only system admins and
+    the local operator import (or clear) them."""
+    return _is_everywhere(actor)
+
+
 def can_view_area_data(actor: Any, area: Area | str) -> bool:
     """May the actor see the protected data (counts) of this area and its subtree?"""
     if not has_capability(actor, Capability.VIEW_DATA):

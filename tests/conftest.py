@@ -32,11 +32,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _tasks_are_recorded_not_run(settings):
+def _tasks_are_recorded_not_run():
     """Imports queue risk runs; tests record the tasks instead of running them (a test
     that wants the run computes it, or overrides TASKS itself)."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend",
-                                  "QUEUES": ["default"]}}
+    from django.test import override_settings
+
+    with override_settings(TASKS={"default": {
+            "BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}):
+        yield
 
 
 @pytest.fixture

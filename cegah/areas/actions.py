@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 
 from cegah.areas.models import Area, Level, is_within, kind_for_code
 from cegah.audit.actions import record_event
@@ -145,3 +146,82 @@ def level_counts() -> dict[str, int]:
     for row in Area.objects.values("level").annotate(n=Count("code")):
         counts[Level(row["level"]).key] = row["n"]
     return counts
+
+
+# --- boundaries --------------------------------------------------------------------------
+
+def do_import_boundaries(
+    actor, plan, *, progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Store the geometries of a checked boundary plan, all or nothing, in one transaction.
+
+    ``plan`` comes from :func:`cegah.areas.boundaries.check_boundaries` (or
+    ``plan_boundaries`` for generated boundaries). A plan with any problem is refused and
+    changes nothing; a plan that changes nothing (the same file again) writes no geometry.
+    One audit event records the import: file, SHA-256 and counts per level, never the
+    geometries. Returns that summary.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.db import connection
+
+    from cegah import policy
+
+    if not policy.can_import_boundaries(actor):
+        raise PermissionDenied
+    if not plan.ok:
+        raise ValueError(f"{plan.filename}: the file has {plan.problem_count} problem(s); "
+                         "nothing was imported")
+    items = sorted(plan.geometries.items())
+    table = connection.ops.quote_name(Area._meta.db_table)
+    sql = (f"UPDATE {table} SET {connection.ops.quote_name('geometry')} = %s "  # noqa: S608
+           f"WHERE {connection.ops.quote_name('code')} = %s")
+    with transaction.atomic():
+        done = 0
+        with connection.cursor() as cursor:
+            for start in range(0, len(items), 2000):
+                chunk = items[start : start + 2000]
+                cursor.executemany(sql, [(text, code) for code, text in chunk])
+                done += len(chunk)
+                if progress:
+                    progress("write", done, len(items))
+        summary = plan.summary()
+        record_event(actor=actor, action="import", object_type="boundaries",
+                     object_key=plan.filename, new=summary)
+        if items:
+            _boundaries_changed(actor)
+    return summary
+
+
+def _boundaries_changed(actor) -> None:
+    """Neighbours come from the boundaries: queue a risk run (after this transaction)."""
+    from cegah.riskmap.actions import do_request_risk_run
+
+    do_request_risk_run(actor, trigger="boundaries")
+
+
+def do_clear_boundaries(actor, codes) -> int:
+    """Remove the boundaries of these areas and of every area below them, and the
+    boundaries dissolved from them above; audited. Returns how many areas changed."""
+    from django.core.exceptions import PermissionDenied
+
+    from cegah import policy
+    from cegah.areas.boundaries import _DISSOLVED_PREFIXES
+    from cegah.areas.models import subtree_q
+
+    if not policy.can_import_boundaries(actor):
+        raise PermissionDenied
+    codes = sorted(set(codes))
+    above: set[str] = set()
+    for code in codes:
+        parts = code.split(".")
+        above.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    dissolved = Q(code__in=above) & (Q(geometry__startswith=_DISSOLVED_PREFIXES[0])
+                                     | Q(geometry__startswith=_DISSOLVED_PREFIXES[1]))
+    with transaction.atomic():
+        n = Area.objects.filter((subtree_q(codes) | dissolved) & Q(geometry__isnull=False)
+                                ).update(geometry=None)
+        record_event(actor=actor, action="delete", object_type="boundaries",
+                     object_key=",".join(codes)[:200], old={"areas": n, "codes": codes[:50]})
+        if n:
+            _boundaries_changed(actor)
+    return n

@@ -5,5 +5,6 @@ from cegah.areas import views
 app_name = "areas"
 urlpatterns = [
     path("", views.browse, name="browse"),
+    path("boundaries/", views.boundaries_import, name="boundaries"),
     path("<str:code>/", views.detail, name="detail"),
 ]

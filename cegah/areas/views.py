@@ -1,7 +1,10 @@
+from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from cegah import policy
 from cegah.areas.models import Level, subtree_q
@@ -76,3 +79,51 @@ def _area_data(user, area, children) -> dict:
         policy.visible_data(user, FactorValue).filter(area=area).order_by("factor", "-year")
     )
     return data
+
+
+class BoundaryUploadForm(forms.Form):
+    file = forms.FileField(label=_("Boundary file (GeoJSON, GeoPackage or zipped Shapefile)"))
+    dissolve = forms.BooleanField(
+        label=_("Fill in parents without a boundary from their children"), required=False,
+        initial=True)
+    dry_run = forms.BooleanField(label=_("Only check the file; change nothing"),
+                                 required=False)
+
+    def clean_file(self):
+        from cegah.areas.boundaries import UPLOAD_SUFFIXES
+
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(UPLOAD_SUFFIXES):
+            raise forms.ValidationError(
+                _("Expected a .geojson, .json, .gpkg or .zip file (a Shapefile zipped with "
+                  "its .shx, .dbf and .prj files)."))
+        if f.size > settings.CEGAH_MAX_UPLOAD_MB * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)s MB; split it or use the command line.")
+                % {"mb": settings.CEGAH_MAX_UPLOAD_MB})
+        return f
+
+
+@login_required
+def boundaries_import(request: HttpRequest) -> HttpResponse:
+    """Upload area boundaries (system admins): checked per feature, then imported."""
+    from cegah.areas.actions import do_import_boundaries
+    from cegah.areas.boundaries import SIMPLIFY_TOLERANCE, check_boundaries, describe_counts
+
+    if not policy.can_import_boundaries(request.user):
+        raise Http404
+    form = BoundaryUploadForm(request.POST or None, request.FILES or None)
+    context: dict = {"form": form, "tolerances": [
+        (Level(level).label, tolerance) for level, tolerance in SIMPLIFY_TOLERANCE.items()]}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        plan = check_boundaries(upload.read(), upload.name,
+                                dissolve=form.cleaned_data["dissolve"])
+        imported = plan.ok and not form.cleaned_data["dry_run"]
+        if imported:
+            do_import_boundaries(request.user, plan)
+        counts = [(Level.from_name(key).label, c) for key, c in describe_counts(plan)]
+        context.update(plan=plan, imported=imported, counts=counts,
+                       more_problems=plan.problem_count - len(plan.problems[:200]),
+                       problems=plan.problems[:200])
+    return render(request, "areas/boundaries.html", context)

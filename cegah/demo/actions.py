@@ -77,7 +77,8 @@ def do_load_demo_data(
     """Generate and import the synthetic files through the normal import path.
 
     Skips files already imported (same SHA-256), so running the demo again is quick and
-    changes nothing.
+    changes nothing. Then loads the ILLUSTRATIVE (generated, not real) boundaries of the
+    demo regions (:mod:`cegah.demo.boundaries`).
     """
     import hashlib
 
@@ -97,4 +98,7 @@ def do_load_demo_data(
         if not plan.validated.ok:  # a bug in the generator, not user input
             raise RuntimeError(f"demo {kind} file failed validation: {plan.validated.errors[:3]}")
         counts[kind] = batch.rows_created + batch.rows_updated
+    from cegah.demo.boundaries import do_load_demo_boundaries
+
+    counts["boundaries"] = do_load_demo_boundaries(actor, DEMO_REGIONS, say=say)
     return counts
