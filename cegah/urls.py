@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from cegah.api import api
 from cegah.web import views as web_views
 
 urlpatterns = [
@@ -14,6 +15,9 @@ urlpatterns = [
     path("areas/", include("cegah.areas.urls")),
     path("data/", include("cegah.cases.urls")),
     path("audit/", include("cegah.audit.urls")),
+    path("api/v1/", api.urls),
+    path("risk/", include("cegah.riskmap.urls")),
+    path("", include("cegah.riskmap.urls_exports")),
     path("healthz", web_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -117,3 +117,22 @@ def csv_bytes(header, rows=(), sep=",", encoding="utf-8") -> bytes:
     writer.writerow(header)
     writer.writerows([["" if c is None else c for c in row] for row in rows])
     return buf.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def scored_jaksel(db, operator, django_capture_on_commit_callbacks):
+    """SYNTHETIC demo data for South Jakarta's villages (31.74), imported and scored."""
+    from cegah.areas.models import Area
+    from cegah.cases.actions import do_import
+    from cegah.demo.generator import generate
+    from cegah.riskmap.actions import do_compute_risk_run, run_in_progress
+
+    villages = list(Area.objects.filter(level=4, code__startswith="31.74.")
+                    .values_list("code", flat=True))
+    files = generate(villages)
+    with django_capture_on_commit_callbacks(execute=True):
+        for kind in ("population", "factors", "cases"):
+            batch, _plan = do_import(operator, kind, getattr(files, kind), f"{kind}.csv",
+                                     synthetic=True)
+            assert batch.status == "applied", batch.errors
+    return do_compute_risk_run(run_in_progress().pk)

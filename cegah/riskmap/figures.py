@@ -1,0 +1,202 @@
+"""What one actor may see of the risk results: the single place pages, exports and the
+API get their figures from.
+
+Every signed-in user sees tiers, confidence, hotspots and the drivers that name factors
+or neighbours. The case counts, the rates and scores derived from them, the child
+population and the count-bearing drivers and flags are shown only where the policy
+entitles the actor to the area's counts; elsewhere the counts pass through disclosure
+control (:mod:`cegah.lib.disclosure`): 1 to 4 shows as "<5", a hidden count is not
+recoverable from a visible total and its visible parts, and rates derived from hidden
+counts are hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import get_language
+
+from cegah import policy
+from cegah.areas.models import Area, Level
+from cegah.risk.windows import CATEGORIES
+from cegah.riskmap.models import AreaRisk, RiskRun
+
+# Drivers anyone may read: they name factors and neighbours, not counts.
+PUBLIC_DRIVER_KINDS = frozenset({"factor", "hotspot", "high_low"})
+TOTAL = "total"
+
+
+@dataclass
+class AreaFigures:
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    tier: str
+    confidence: str
+    hotspot: str
+    cluster: str
+    entitled: bool
+    drivers: list[str]
+    flags: list[str]
+    # Shown only when entitled (or, for counts, when disclosure control allows).
+    cases: int | None = None
+    cases_label: str = ""
+    categories: dict[str, str] = field(default_factory=dict)  # category -> label
+    children: int | None = None
+    crude_rate: float | None = None
+    smoothed_rate: float | None = None
+    rate_low: float | None = None
+    rate_high: float | None = None
+    score: float | None = None
+    expected_cases: float | None = None
+    relative_risk: float | None = None
+    contextual_risk: float | None = None
+    trend: str = ""
+    previous_cases: int | None = None
+    underreporting: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _language() -> str:
+    lang = (get_language() or "id")[:2]
+    return lang if lang in ("en", "id") else "id"
+
+
+def risk_rows(run: RiskRun, *, level: int | None = None,
+              parent: str | None = None) -> QuerySet[AreaRisk]:
+    qs = AreaRisk.objects.filter(run=run).select_related("area")
+    if parent is not None:
+        qs = qs.filter(parent_code=parent)
+    if level is not None:
+        qs = qs.filter(level=level)
+    return qs.order_by("area__name", "area_id")
+
+
+def figures_for(actor: Any, rows: list[AreaRisk], *, total_row: AreaRisk | None = None,
+                language: str | None = None, include_total: bool = False) -> list[AreaFigures]:
+    """The figures ``actor`` may see for ``rows`` (the children of one parent, usually),
+    protected as one table together with the parent's ``total_row`` when given (its
+    figures come last when ``include_total``)."""
+    lang = language or _language()
+    entitled = policy.counts_entitlement(actor)
+    all_rows = [*rows, *([total_row] if total_row is not None else [])]
+    allowed = [entitled(r.area_id) for r in all_rows]
+    shown = _protected_counts(all_rows, allowed, with_total_row=total_row is not None)
+    out = [_one(r, ok, counts, lang)
+           for r, ok, counts in zip(all_rows, allowed, shown, strict=True)]
+    return out if include_total else out[: len(rows)]
+
+
+def _one(r: AreaRisk, ok: bool, counts: dict[str, tuple[int | None, str]],
+         lang: str) -> AreaFigures:
+    drivers = r.drivers.get(lang) or r.drivers.get("en") or []
+    kinds = r.drivers.get("kinds") or [""] * len(drivers)
+    f = AreaFigures(
+        code=r.area_id, name=r.area.name, level=Level(r.level).key,
+        parent_code=r.parent_code, tier=r.tier, confidence=r.confidence,
+        hotspot=r.hotspot, cluster=r.cluster, entitled=ok,
+        drivers=[d for d, k in zip(drivers, kinds, strict=False)
+                 if ok or k in PUBLIC_DRIVER_KINDS],
+        flags=(r.flags.get(lang) or r.flags.get("en") or []) if ok else [],
+    )
+    total, label = counts[TOTAL]
+    f.cases, f.cases_label = total, label
+    f.categories = {c: counts[c][1] for c in CATEGORIES}
+    if ok:
+        f.children = r.children
+        f.crude_rate, f.smoothed_rate = r.crude_rate, r.smoothed_rate
+        f.rate_low, f.rate_high, f.score = r.rate_low, r.rate_high, r.score
+        f.expected_cases, f.relative_risk = r.expected_cases, r.relative_risk
+        f.contextual_risk, f.trend = r.contextual_risk, r.trend
+        f.previous_cases, f.underreporting = r.previous_cases, r.underreporting
+    elif total is not None and r.crude_rate is not None:
+        f.crude_rate = r.crude_rate  # from a count shown anyway
+    return f
+
+
+def _protected_counts(rows: list[AreaRisk], allowed: list[bool], *, with_total_row: bool):
+    """Per row, ``{category or "total": (value or None, label)}`` after disclosure control
+    over the whole table: each row's categories add up to its total and, when the last
+    row is the parent of all the others, every column adds up to the parent's figure."""
+    from cegah.lib.disclosure import protect_counts
+
+    table = [{**{c: int(r.cases_by_category.get(c, 0)) for c in CATEGORIES},
+              TOTAL: int(r.cases)} for r in rows]
+    entitled = list(allowed)
+    total_row = None
+    if with_total_row and len(rows) > 1:
+        children, parent = table[:-1], table[-1]
+        rest = {c: parent[c] - sum(r[c] for r in children) for c in (*CATEGORIES, TOTAL)}
+        if all(v >= 0 for v in rest.values()):
+            if any(rest.values()):
+                # Counts recorded at the parent's own level, in no child: an unshown
+                # "unassigned" row keeps the table additive, so the parent is protected as
+                # the column total it is (it is the parent's, so entitled like it).
+                table.insert(len(children), rest)
+                entitled.insert(len(children), entitled[-1])
+            total_row = len(table) - 1
+    cells = protect_counts(table, parts=list(CATEGORIES), total=TOTAL, total_row=total_row,
+                           entitled=entitled)
+    if len(table) > len(rows):
+        del cells[len(rows) - 1]  # the unassigned row is not shown
+    return [{k: (p.value, p.label) for k, p in row.items()} for row in cells]
+
+
+def area_detail(actor: Any, run: RiskRun, area: Area) -> dict[str, Any] | None:
+    """One area's figures, its parent's and its siblings' (protected as one table)."""
+    row = AreaRisk.objects.filter(run=run, area=area).select_related("area").first()
+    if row is None:
+        return None
+    siblings = list(risk_rows(run, parent=row.parent_code or None, level=row.level))
+    parent = (AreaRisk.objects.filter(run=run, area_id=row.parent_code)
+              .select_related("area").first() if row.parent_code else None)
+    # One table, so the parent's figures and the siblings' are protected together (two
+    # separately protected copies of the same counts could reveal what each hides).
+    figures = figures_for(actor, siblings, total_row=parent, include_total=True)
+    parent_figures = figures.pop() if parent else None
+    me = next(f for f in figures if f.code == area.code)
+    return {"area": me, "parent": parent_figures, "siblings": figures}
+
+
+def trend_series(actor: Any, run: RiskRun, area: Area, *, years: int = 5) -> dict[str, Any]:
+    """Reported cases of the area (and its sub-areas) per year and category, for the
+    ``years`` years up to the run's month, protected like every other count."""
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.db.models.functions import ExtractYear
+
+    from cegah.areas.models import subtree_q
+    from cegah.cases.models import CaseCount
+    from cegah.lib.disclosure import protect_counts
+
+    if not run.as_of:
+        return {"years": [], "rows": []}
+    end_year, end_month = (int(x) for x in run.as_of.split("-"))
+    last = [end_year - k for k in range(years - 1, -1, -1)]
+    start = dt.date(last[0], 1, 1)
+    end = dt.date(end_year, end_month, 1)
+    sums = (CaseCount.objects.filter(subtree_q([area.code], field="area__code"),
+                                     period__gte=start, period__lte=end)
+            .annotate(year=ExtractYear("period")).values("year", "category")
+            .annotate(n=Sum("count")))
+    table = {y: dict.fromkeys(CATEGORIES, 0) for y in last}
+    for row in sums:
+        if row["category"] in CATEGORIES:
+            table[row["year"]][row["category"]] += row["n"]
+    rows = [{**table[y], TOTAL: sum(table[y].values())} for y in last]
+    entitled = policy.counts_entitlement(actor)(area.code)
+    cells = protect_counts(rows, parts=list(CATEGORIES), total=TOTAL,
+                           entitled=[entitled] * len(rows))
+    return {
+        "years": last,
+        "partial_year": end_month < 12,
+        "rows": [{"year": y, **{k: {"value": p.value, "label": p.label}
+                                for k, p in c.items()}} for y, c in zip(last, cells,
+                                                                       strict=True)],
+    }

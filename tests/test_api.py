@@ -1,0 +1,79 @@
+"""The JSON API: authentication, scoping by the policy module, disclosure control."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from cegah.accounts.actions import do_create_api_token
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, url, **headers):
+    response = client.get(url, **headers)
+    return response.status_code, (response.json() if response.content else None)
+
+
+def test_anonymous_callers_are_refused(scored_jaksel):
+    status, _ = get(Client(), "/api/v1/risk/areas?parent=31.74")
+    assert status == 401
+
+
+def test_a_token_authenticates_and_a_bad_one_does_not(scored_jaksel, bob, operator):
+    token = do_create_api_token(operator, bob, "script")
+    status, body = get(Client(), "/api/v1/risk/areas?parent=31.74",
+                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert status == 200 and body["count"] == 10
+    status, _ = get(Client(), "/api/v1/risk/areas?parent=31.74",
+                    HTTP_AUTHORIZATION="Bearer cgh_not-a-token")
+    assert status == 401
+
+
+def test_entitled_users_see_counts_and_scores(scored_jaksel, alice):
+    status, body = get(client_for(alice), "/api/v1/risk/areas?parent=31.74")
+    assert status == 200 and body["run"]["as_of"] == "2026-10"
+    assert len(body["items"]) == 10
+    for item in body["items"]:
+        assert item["entitled"] is True
+        assert item["cases"] is not None and item["score"] is not None
+        assert item["children"] is not None
+        assert item["tier"] in ("high", "moderate", "low")
+
+
+def test_others_see_tiers_and_protected_counts_only(scored_jaksel, charlie):
+    status, body = get(client_for(charlie), "/api/v1/risk/areas?level=village&page_size=1000")
+    assert status == 200 and body["count"] > 50
+    for item in body["items"]:
+        assert item["entitled"] is False
+        assert item["score"] is None and item["children"] is None
+        assert item["smoothed_rate"] is None and item["flags"] == []
+        assert item["cases"] is None or item["cases"] == 0 or item["cases"] >= 5
+        for label in item["categories"].values():
+            assert label in ("0", "<5", "x") or int(label) >= 5
+        assert item["tier"] in ("high", "moderate", "low", "unknown")
+
+
+def test_one_area_in_detail_with_its_parent_and_siblings(scored_jaksel, alice, charlie):
+    status, body = get(client_for(alice), "/api/v1/areas/31.74.01")
+    assert status == 200
+    assert body["risk"]["code"] == "31.74.01" and body["parent"]["code"] == "31.74"
+    assert len(body["siblings"]) == 10 and body["risk"]["drivers"] is not None
+    status, body = get(client_for(charlie), "/api/v1/areas/31.74.01")
+    assert status == 200 and body["risk"]["score"] is None
+    status, _ = get(client_for(alice), "/api/v1/areas/99.99")
+    assert status == 404
+
+
+def test_pages_are_limited_and_numbered(scored_jaksel, alice):
+    status, body = get(client_for(alice), "/api/v1/risk/areas?level=village&page_size=7&page=2")
+    assert status == 200 and len(body["items"]) == 7 and body["page"] == 2
+    assert body["pages"] == -(-body["count"] // 7)
+
+
+def test_the_openapi_schema_documents_both_endpoints(db):
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/risk/areas" in paths and "/api/v1/areas/{code}" in paths
