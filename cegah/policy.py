@@ -160,22 +160,29 @@ def can_request_risk_run(actor: Any) -> bool:
     return can_import(actor)
 
 
+def counts_entitlement_scope(actor: Any) -> tuple[str, ...] | None:
+    """The subtrees whose case counts the actor may see: ``None`` for everywhere, ``()``
+    for nowhere, else the jurisdiction's area codes (sorted; usable as a cache key)."""
+    from django.conf import settings
+
+    if not has_capability(actor, Capability.VIEW_DATA):
+        return ()
+    if (getattr(actor, "role", None) == Role.VIEWER
+            and not settings.VIEWERS_SEE_COUNTS):
+        return ()
+    codes = jurisdiction_codes(actor)
+    return None if codes is None else tuple(codes)
+
+
 def counts_entitlement(actor: Any):
     """A function ``code -> bool``: may the actor see the case counts of that area?
 
     Built once per request, so a page of 1,000 areas asks the database once.
     """
-    from django.conf import settings
-
-    if not has_capability(actor, Capability.VIEW_DATA):
-        return lambda code: False
-    if (getattr(actor, "role", None) == Role.VIEWER
-            and not settings.VIEWERS_SEE_COUNTS):
-        return lambda code: False
-    codes = jurisdiction_codes(actor)
-    if codes is None:
+    scope = counts_entitlement_scope(actor)
+    if scope is None:
         return lambda code: True
-    return lambda code: is_within(code, codes)
+    return lambda code: is_within(code, scope)
 
 
 def public_summary_enabled() -> bool:
