@@ -136,7 +136,7 @@ def risk_areas(request: HttpRequest, q: Query[ListQuery]):
     if q.parent and run and count == len(chunk):
         # The whole table of children with the parent's total: protected together.
         total_row = risk_rows(run, level=None).filter(area_id=q.parent).first()
-    items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row)]
+    items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row, run=run)]
     return {"run": _run_out(run), "running": run_in_progress() is not None,
             "count": count, "page": page, "pages": pages, "items": items}
 

@@ -152,6 +152,11 @@ WORKER_THREAD = env_bool("CEGAH_WORKER_THREAD", True)
 VIEWERS_SEE_COUNTS = env_bool("CEGAH_VIEWERS_SEE_COUNTS", True)
 PUBLIC_SUMMARY = env_bool("CEGAH_PUBLIC_SUMMARY", False)
 
+# The risk map's basemap: none unless a tile server is named (no internet assumed), e.g.
+# CEGAH_MAP_TILE_URL=https://tile.openstreetmap.org/{z}/{x}/{y}.png with its attribution.
+MAP_TILE_URL = env_str("CEGAH_MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("CEGAH_MAP_TILE_ATTRIBUTION", "")
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -17,12 +17,16 @@ from scipy.optimize import linprog
 from cegah.lib.disclosure import (
     Protected,
     ProtectedTable,
+    _hierarchy_movable,
+    _moves,
     protect_counts,
+    protect_hierarchy,
     protect_rate,
     protect_rates,
     protect_series,
     protect_table,
 )
+from cegah.lib.disclosure import _layout as hierarchy_layout
 from cegah.lib.disclosure import _pinned as exposed_by_cycles
 
 PARTS = ["sexual_abuse", "sexual_exploitation", "online", "trafficking"]
@@ -490,3 +494,384 @@ def test_the_cycle_check_finds_exactly_what_linear_programming_finds(case, data)
     assert {tuple(rc) for rc in np.argwhere(ours)} == pinned_cells(
         x, small | secondary, primary, min_count=m, row_total=total,
         parent_row=total_row is not None)
+
+
+# --- linked tables: the whole area hierarchy -----------------------------------------------
+
+def _hierarchy(rows: dict[str, tuple[str | None, list[int]]]) -> pd.DataFrame:
+    """Areas as ``{code: (parent code, own counts)}``; a parent's counts are its own
+    (unassigned: recorded at its level, in no child) plus its children's."""
+    own = {code: np.array(parts) for code, (_, parts) in rows.items()}
+    parent = {code: p for code, (p, _) in rows.items()}
+    children: dict[str, list[str]] = {}
+    for code, p in parent.items():
+        if p is not None:
+            children.setdefault(p, []).append(code)
+
+    def counts(code: str) -> np.ndarray:
+        return own[code] + sum((counts(c) for c in children.get(code, [])),
+                               np.zeros(len(PARTS), dtype=int))
+
+    frame = pd.DataFrame({code: counts(code) for code in rows}, index=PARTS).T
+    frame["total"] = frame.sum(axis=1)
+    frame["parent_code"] = [parent[code] for code in rows]
+    return frame
+
+
+def hierarchy_pinned_cells(x: np.ndarray, parent: np.ndarray, hidden: np.ndarray,
+                           primary: np.ndarray, *, min_count: int,
+                           entitled: np.ndarray | None = None,
+                           grand_total: bool = False) -> set[tuple[int, int]]:
+    """:func:`pinned_cells` over the whole hierarchy, by row position.
+
+    ``parent`` is each row's parent position (-1 at the top). The relations: every row's
+    parts add up to its total; for every row with children, each column of the children
+    plus the parent's unassigned count adds up to the parent's cell; with
+    ``grand_total``, each column of the top rows adds up to the published grand total.
+    An unassigned count is unpublished: the attacker knows it exactly if entitled to the
+    parent, else only whether it is zero, and that it is at least 1 if not.
+    """
+    n, k = x.shape
+    entitled = np.zeros(n, dtype=bool) if entitled is None else entitled
+    cells = [tuple(rc) for rc in np.argwhere(hidden)]
+    if not cells:
+        return set()
+    children: dict[int, list[int]] = {}
+    for r in range(n):
+        if parent[r] >= 0:
+            children.setdefault(int(parent[r]), []).append(r)
+    rest = {p: x[p] - x[kids].sum(axis=0) for p, kids in children.items()}
+    slack = [(p, c) for p in children for c in range(k)
+             if rest[p][c] > 0 and not entitled[p]]
+    variables = {v: i for i, v in enumerate([*cells, *(("u", p, c) for p, c in slack)])}
+
+    def value(v: tuple) -> float:
+        return float(rest[v[1]][v[2]] if v[0] == "u" else x[v])
+
+    relations = [[((r, c), 1) for c in range(k - 1)] + [((r, k - 1), -1)] for r in range(n)]
+    for p, kids in children.items():
+        relations += [[((b, c), 1) for b in kids] + [(("u", p, c), 1), ((p, c), -1)]
+                      for c in range(k)]
+    a_eq = np.zeros((len(relations) + grand_total * k, len(variables)))
+    b_eq = np.zeros(len(a_eq))
+    for i, relation in enumerate(relations):
+        for v, sign in relation:
+            if v in variables:
+                a_eq[i, variables[v]] = sign
+            else:
+                b_eq[i] -= sign * value(v)
+    if grand_total:  # top rows add up to the published grand total
+        top = np.flatnonzero(parent < 0)
+        for c in range(k):
+            i = len(relations) + c
+            b_eq[i] = x[top, c].sum()
+            for r in top:
+                if (r, c) in variables:
+                    a_eq[i, variables[r, c]] = 1
+                else:
+                    b_eq[i] -= x[r, c]
+    bounds = [(1, min_count - 1) if primary[cell]
+              else (min_count, CAP) if x[cell] >= min_count else (1, CAP) for cell in cells]
+    bounds += [(1, CAP)] * len(slack)
+    truth = np.array([x[cell] for cell in cells], dtype=float)
+    free = np.zeros(len(cells), dtype=bool)
+    rng = np.random.default_rng(0)
+
+    def move(objective: np.ndarray) -> None:
+        objective = np.concatenate([objective, np.zeros(len(slack))])
+        res = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        assert res.status == 0, res.message
+        free[:] |= np.abs(res.x[:len(cells)] - truth) > 0.5
+
+    for objective in (np.ones(len(cells)), -np.ones(len(cells)),
+                      rng.normal(size=len(cells)), rng.normal(size=len(cells))):
+        move(objective)
+    for i in range(len(cells)):
+        for direction in (-1.0, 1.0):
+            if free[i]:
+                break
+            objective = np.zeros(len(cells))
+            objective[i] = direction
+            move(objective)
+    return {cells[i] for i in np.flatnonzero(~free)}
+
+
+def _parents(counts: pd.DataFrame) -> np.ndarray:
+    return counts.index.get_indexer(counts["parent_code"].where(
+        counts["parent_code"].notna(), None)).astype(np.int64)
+
+
+def hierarchy_attack(counts: pd.DataFrame, protected: ProtectedTable, *, min_count: int = 5,
+                     entitled: pd.Series | None = None,
+                     grand_total: bool = False) -> set[tuple[str, str]]:
+    """:func:`hierarchy_pinned_cells` for a protected hierarchy, as (code, column)."""
+    reasons = protected.reasons.loc[counts.index, COLUMNS]
+    pinned = hierarchy_pinned_cells(
+        counts[COLUMNS].to_numpy(), _parents(counts), reasons.notna().to_numpy(),
+        (reasons == "primary").to_numpy(), min_count=min_count,
+        entitled=None if entitled is None else entitled.loc[counts.index].to_numpy(),
+        grand_total=grand_total)
+    return {(counts.index[r], COLUMNS[c]) for r, c in pinned}
+
+
+def test_protecting_each_table_alone_lets_the_linked_tables_give_a_count_away():
+    # The province page lists R1 and R2 under P; R1's page lists its districts under R1.
+    counts = _hierarchy({
+        "P": (None, [0, 0, 0, 0]),
+        "R1": ("P", [0, 0, 0, 0]),
+        "R1.D1": ("R1", [5, 0, 5, 0]),
+        "R1.D2": ("R1", [5, 0, 0, 0]),
+        "R2": ("P", [2, 20, 0, 0]),
+    })
+    province = protect_table(counts.loc[["R1", "R2", "P"]], parts=PARTS, total_row="P")
+    regency = protect_table(counts.loc[["R1.D1", "R1.D2", "R1"]], parts=PARTS,
+                            total_row="R1")
+    # Each table on its own is safe ...
+    assert attack(counts.loc[["R1", "R2", "P"]], province, total_row="P") == set()
+    assert attack(counts.loc[["R1.D1", "R1.D2", "R1"]], regency, total_row="R1") == set()
+    # ... but R1's row is hidden in one and shown in the other: the province's column
+    # then gives R2's 2 away.
+    assert province.reasons.loc["R1"].notna().any()
+    assert regency.reasons.loc["R1"].isna().all()
+    # Together the two pages hide a cell only where both hide it.
+    hidden = pd.concat([province.suppressed.loc[["P", "R2"]],
+                        regency.suppressed.loc[["R1.D1", "R1.D2"]],
+                        province.suppressed.loc[["R1"]] & regency.suppressed.loc[["R1"]]])
+    hidden = hidden.loc[counts.index, COLUMNS].to_numpy()
+    x = counts[COLUMNS].to_numpy()
+    pinned = hierarchy_pinned_cells(x, _parents(counts), hidden, hidden & (x < 5),
+                                    min_count=5)
+    assert (counts.index.get_loc("R2"), 0) in pinned
+    # Protected together, every area has one state and nothing is given away.
+    together = protect_hierarchy(counts, parts=PARTS)
+    assert together.reasons.loc["R2", "sexual_abuse"] == "primary"
+    assert together.reasons.loc["R1"].notna().any()
+    assert hierarchy_attack(counts, together) == set()
+    assert not together.derivable.to_numpy().any()
+    assert_published_rules(counts, together, min_count=5)
+
+
+def test_it_gives_each_area_one_state_and_covers_the_parent_columns():
+    counts = _hierarchy({
+        "P": (None, [0, 0, 0, 0]),
+        "R1": ("P", [0, 0, 0, 0]),
+        "R1.D1": ("R1", [3, 6, 0, 5]),
+        "R1.D2": ("R1", [10, 0, 0, 5]),
+        "R1.D3": ("R1", [7, 8, 9, 5]),
+        "R2": ("P", [0, 0, 0, 0]),
+        "R2.D1": ("R2", [0, 12, 7, 0]),
+        "R2.D2": ("R2", [1, 0, 0, 9]),
+    })
+    protected = protect_hierarchy(counts, parts=PARTS)
+    assert list(protected.values.index) == list(counts.index)
+    assert list(protected.values.columns) == COLUMNS
+    assert protected.cell("R1.D1", "sexual_abuse") == Protected(None, "primary", 5)
+    assert protected.row("R2.D2")["sexual_abuse"].label == "<5"
+    assert protected.labels().loc["R1.D2", "online"] == "0"
+    assert_published_rules(counts, protected, min_count=5)
+    assert hierarchy_attack(counts, protected) == set()
+    # Every relation with a hidden cell has another: rows, and each parent's columns.
+    hidden = protected.suppressed
+    assert set(hidden.sum(axis=1)) <= {0, 2, 3, 4, 5}
+    for parent in ("P", "R1", "R2"):
+        column = hidden[counts["parent_code"] == parent].sum(axis=0) + hidden.loc[parent]
+        assert set(column) <= {0, 2, 3, 4, 5, 6}
+
+
+def test_counts_recorded_at_a_parents_own_level_are_not_taken_as_known():
+    # R1 holds 3 cases in no district. The attacker is not told how many are unassigned
+    # (only, at most, whether any are), so R1's 3 is not pinned by its zero districts.
+    counts = _hierarchy({
+        "P": (None, [0, 0, 0, 0]),
+        "R1": ("P", [3, 0, 0, 0]),
+        "R1.D1": ("R1", [0, 7, 0, 0]),
+        "R1.D2": ("R1", [0, 9, 0, 6]),
+        "R2": ("P", [8, 20, 0, 5]),
+    })
+    protected = protect_hierarchy(counts, parts=PARTS)
+    assert protected.reasons.loc["R1", "sexual_abuse"] == "primary"
+    assert not protected.derivable.to_numpy().any()
+    assert hierarchy_attack(counts, protected) == set()
+    assert_published_rules(counts, protected, min_count=5)
+    # Entitled to R1 (so to its unassigned cases too): R1 and its districts are shown.
+    entitled = counts.index.to_series().str.startswith("R1")
+    mine = protect_hierarchy(counts, parts=PARTS, entitled=entitled)
+    assert mine.reasons.loc[entitled].isna().all().all()
+    assert hierarchy_attack(counts, mine, entitled=entitled) == _marked(mine)
+
+
+def test_a_published_grand_total_is_a_relation_and_can_give_an_area_away():
+    counts = _hierarchy({
+        "A": (None, [2, 9, 0, 0]),
+        "B": (None, [6, 7, 0, 0]),
+    })
+    # Top areas alone carry no relation among them: A's row only needs a partner.
+    alone = protect_hierarchy(counts, parts=PARTS)
+    assert alone.suppressed.to_numpy().sum() == 2
+    # With the national total published, the columns add up to it.
+    national = protect_hierarchy(counts, parts=PARTS, grand_total=True)
+    assert national.suppressed.loc["B"].any()
+    assert hierarchy_attack(counts, national, grand_total=True) == set()
+    # A single province with the national total: the total is the province.
+    one = counts.loc[["A"]]
+    given_away = protect_hierarchy(one, parts=PARTS, grand_total=True)
+    assert given_away.derivable.loc["A", "sexual_abuse"]
+    assert hierarchy_attack(one, given_away, grand_total=True) == _marked(given_away)
+
+
+def test_a_hierarchy_does_not_depend_on_the_order_of_the_rows():
+    counts = _synthetic_hierarchy(2, 6, 40, 400, seed=4)
+    first = protect_hierarchy(counts, parts=PARTS)
+    shuffled = counts.sample(frac=1.0, random_state=3)
+    again = protect_hierarchy(shuffled, parts=PARTS)
+    assert list(again.values.index) == list(shuffled.index)
+    assert again.reasons.loc[counts.index].equals(first.reasons)
+    assert_published_rules(counts, first, min_count=5)
+
+
+@pytest.mark.parametrize(("changes", "kwargs", "message"), [
+    ({}, {"parent": "up"}, "parent: 'up' is not a column"),
+    ({}, {"parent": "online"}, "parent: 'online' is also one of the count columns"),
+    ({}, {"total": None}, "total: protect_hierarchy needs the row total column"),
+    ({}, {"min_count": 2}, "min_count: expected a whole number >= 3"),
+    ({}, {"entitled": pd.Series({"P": True})}, "entitled: no value for row"),
+    ({("R1", "parent_code"): "R1"}, {}, "parent: area 'R1' is its own parent"),
+    ({("R1", "parent_code"): "Q"}, {}, "parent: 'Q', the parent of 'R1', is not a row"),
+    ({("P", "parent_code"): "R1"}, {}, "parent: area '(P|R1)' is its own ancestor"),
+    ({("R1", "online"): 1}, {}, "counts: the parts of row 'R1' add up to 8, but its 'total' is 10"),
+    ({("R1.D1", "online"): 9, ("R1.D1", "total"): 16}, {},
+     "counts: the children of 'R1' add up to 9 in column 'online', more than its 3"),
+    ({("R1.D1", "online"): -1}, {}, "counts: expected whole numbers >= 0"),
+])
+def test_a_hierarchy_rejects_bad_arguments_naming_the_parameter(changes, kwargs, message):
+    counts = _hierarchy({"P": (None, [0, 0, 0, 0]), "R1": ("P", [0, 0, 0, 0]),
+                         "R1.D1": ("R1", [1, 2, 3, 4])})
+    for (row, column), value in changes.items():
+        counts.loc[row, column] = value
+    with pytest.raises(ValueError, match=message):
+        protect_hierarchy(counts, **{"parts": PARTS, **kwargs})
+
+
+def test_a_hierarchy_rejects_duplicate_codes():
+    counts = _hierarchy({"P": (None, [1, 0, 0, 0])})
+    with pytest.raises(ValueError, match="counts: area codes must be unique"):
+        protect_hierarchy(pd.concat([counts, counts]), parts=PARTS)
+
+
+def _synthetic_hierarchy(provinces: int, regencies: int, districts: int, villages: int, *,
+                         seed: int = 0) -> pd.DataFrame:
+    """The shape of the demo hierarchy, with sparse small counts in the villages (nine
+    in ten cells zero, many 1 to 4) added up the tree."""
+    rng = np.random.default_rng(seed)
+    levels = [[f"{i + 11}" for i in range(provinces)]]
+    parent: list[str | None] = [None] * provinces
+    for size in (regencies, districts, villages):
+        above = levels[-1]
+        up = np.concatenate([np.arange(len(above)), rng.integers(0, len(above),
+                                                                 size - len(above))])
+        levels.append([f"{above[u]}.{i:05d}" for i, u in enumerate(up)])
+        parent += [above[u] for u in up]
+    codes = [c for level in levels for c in level]
+    counts = pd.DataFrame(0, index=codes, columns=PARTS)
+    small = rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 8, 12, 30], size=(villages, len(PARTS)))
+    small[rng.random(small.shape) < 0.9] = 0
+    counts.iloc[-villages:] = small
+    counts["parent_code"] = parent
+    for level in reversed(levels[:-1]):
+        sums = counts[counts["parent_code"].isin(level)].groupby("parent_code")[PARTS].sum()
+        counts.loc[sums.index, PARTS] += sums
+    counts.insert(len(PARTS), "total", counts[PARTS].sum(axis=1))
+    return counts
+
+
+def test_it_protects_a_hierarchy_of_twenty_thousand_areas_in_seconds():
+    counts = _synthetic_hierarchy(6, 84, 1200, 17500)
+    start = time.perf_counter()
+    protected = protect_hierarchy(counts, parts=PARTS)
+    assert time.perf_counter() - start < 5.0
+    assert_published_rules(counts, protected, min_count=5)
+    assert not protected.derivable.to_numpy().any()
+
+
+@st.composite
+def hierarchies(draw, provinces: int = 3, regencies: int = 4,
+                districts: int = 5) -> tuple[pd.DataFrame, pd.Series, int, bool]:
+    """1-3 provinces x 1-4 regencies x 1-5 districts, counts 0-8 in the districts, now
+    and then a few unassigned at a regency or a province; entitled subtrees; with or
+    without a published grand total."""
+    min_count = draw(st.sampled_from([3, 5, 5]))
+    district = st.lists(st.integers(0, 8), min_size=4, max_size=4)
+    unassigned = st.one_of(st.just([0] * 4), st.just([0] * 4), st.just([0] * 4),
+                           st.lists(st.integers(0, 3), min_size=4, max_size=4))
+    rows = {}
+    for p in range(draw(st.integers(1, provinces))):
+        province = f"{p + 1}"
+        rows[province] = (None, draw(unassigned))
+        for r in range(draw(st.integers(1, regencies))):
+            regency = f"{province}.{r + 1}"
+            rows[regency] = (province, draw(unassigned))
+            for d in range(draw(st.integers(1, districts))):
+                rows[f"{regency}.{d + 1}"] = (regency, draw(district))
+    counts = _hierarchy(rows)
+    counts = counts.loc[draw(st.permutations(list(counts.index)))]
+    roots = draw(st.lists(st.sampled_from(list(rows)), max_size=2))
+    entitled = pd.Series([any(code == r or code.startswith(f"{r}.") for r in roots)
+                          for code in counts.index], index=counts.index)
+    return counts, entitled, min_count, draw(st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(hierarchies())
+def test_nothing_in_the_whole_hierarchy_pins_a_hidden_count(case):
+    counts, entitled, m, grand_total = case
+    protected = protect_hierarchy(counts, parts=PARTS, entitled=entitled, min_count=m,
+                                  grand_total=grand_total)
+    assert list(protected.values.index) == list(counts.index)
+    assert_published_rules(counts, protected, min_count=m, entitled=entitled.to_numpy())
+    pinned = hierarchy_attack(counts, protected, min_count=m, entitled=entitled,
+                              grand_total=grand_total)
+    assert pinned == _marked(protected)
+    if not entitled.any() and not grand_total:
+        assert not pinned
+    if pinned:
+        # Each is pinned even with every non-zero count of the other rows hidden, and
+        # every m - 1 shown as "x" (no upper bound) rather than "<m".
+        x = counts[COLUMNS].to_numpy()
+        hidden = ~entitled.to_numpy()[:, None] & (x > 0)
+        everything = hierarchy_pinned_cells(
+            x, _parents(counts), hidden, hidden & (x < m - 1), min_count=m,
+            entitled=entitled.to_numpy(), grand_total=grand_total)
+        assert pinned <= {(counts.index[r], COLUMNS[c]) for r, c in everything}
+
+
+@settings(max_examples=60, deadline=None)
+@given(hierarchies(provinces=2, regencies=3, districts=4), st.data())
+def test_the_hierarchy_check_finds_exactly_what_linear_programming_finds(case, data):
+    # Any pattern, as for one table: small counts hidden as "<m" or "x", a random
+    # choice of the others hidden as complements; unassigned counts hidden as the
+    # attacker above assumes (at least 1 where there are any, unless entitled).
+    counts, entitled, m, grand_total = case
+    x0 = counts[COLUMNS].to_numpy()
+    frozen0 = entitled.to_numpy()
+    up = _parents(counts)
+    x, frozen, slack, tree, order = hierarchy_layout(x0, up, frozen0, counts.index, COLUMNS,
+                                                     grand_total=grand_total)
+    chosen = np.array(data.draw(st.lists(st.booleans(), min_size=x.size,
+                                         max_size=x.size))).reshape(x.shape)
+    mine = ~(frozen | slack)[:, None]
+    small = mine & (x >= 1) & (x < m)
+    masked = small & chosen & (x % 2 == 1)  # any small count, to test the bounds
+    status = np.select([small & ~masked, mine & (x >= m) & chosen, masked,
+                        (slack & ~frozen)[:, None] & (x > 0)], [1, 2, 3, 3], 0)
+    negated = np.zeros((1, len(COLUMNS)), dtype=bool)
+    negated[0, -1] = True
+    up_moves, down_moves = _moves(x, status, m, negated)
+    ours = (status != 0) & ~_hierarchy_movable(up_moves, down_moves, tree) & mine
+    real = order < len(counts)
+    theirs = np.zeros(x0.shape, dtype=np.int8)
+    theirs[order[real]] = status[real]
+    layout = np.empty(len(counts), dtype=np.int64)
+    layout[order[real]] = np.flatnonzero(real)
+    pinned = hierarchy_pinned_cells(x0, up, theirs != 0, theirs == 1, min_count=m,
+                                    entitled=frozen0, grand_total=grand_total)
+    assert {tuple(rc) for rc in np.argwhere(ours)} == {(layout[r], c) for r, c in pinned}

@@ -39,6 +39,9 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
                "entitled": policy.can_view_area_data(user, area)}
     if context["entitled"]:
         context.update(_area_data(user, area, children))
+    from cegah.riskmap.views import area_risk_context
+
+    context["risk"] = area_risk_context(user, area)
     return render(request, "areas/detail.html", context)
 
 

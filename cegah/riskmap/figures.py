@@ -12,6 +12,7 @@ counts are hidden.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,18 +79,29 @@ def risk_rows(run: RiskRun, *, level: int | None = None,
 
 
 def figures_for(actor: Any, rows: list[AreaRisk], *, total_row: AreaRisk | None = None,
-                language: str | None = None, include_total: bool = False) -> list[AreaFigures]:
-    """The figures ``actor`` may see for ``rows`` (the children of one parent, usually),
-    protected as one table together with the parent's ``total_row`` when given (its
-    figures come last when ``include_total``)."""
+                language: str | None = None, include_total: bool = False,
+                run: RiskRun | None = None) -> list[AreaFigures]:
+    """The figures ``actor`` may see for ``rows`` (and the parent's ``total_row``, last,
+    when ``include_total``).
+
+    Counts come from one protection of the run's whole hierarchy for the actor's
+    entitlement (:func:`protected_counts`), so an area reads the same wherever it is
+    shown and no combination of pages, exports and API answers reveals a hidden count.
+    """
     lang = language or _language()
     entitled = policy.counts_entitlement(actor)
-    all_rows = [*rows, *([total_row] if total_row is not None else [])]
-    allowed = [entitled(r.area_id) for r in all_rows]
-    shown = _protected_counts(all_rows, allowed, with_total_row=total_row is not None)
-    out = [_one(r, ok, counts, lang)
-           for r, ok, counts in zip(all_rows, allowed, shown, strict=True)]
-    return out if include_total else out[: len(rows)]
+    all_rows = [*rows, *([total_row] if total_row is not None and include_total else [])]
+    if not all_rows:
+        return []
+    run = run if run is not None else all_rows[0].run
+    scope = policy.counts_entitlement_scope(actor)
+    protection = protected_counts(run.pk, run.finished_at, scope)
+    if any(r.area_id not in protection.row for r in all_rows):
+        # Rows added to a run after it was cached (tests build runs by hand; a database
+        # rolled back may reuse an id): protect again from what is stored now.
+        protected_counts.cache_clear()
+        protection = protected_counts(run.pk, run.finished_at, scope)
+    return [_one(r, entitled(r.area_id), protection(r), lang) for r in all_rows]
 
 
 def _one(r: AreaRisk, ok: bool, counts: dict[str, tuple[int | None, str]],
@@ -119,32 +131,54 @@ def _one(r: AreaRisk, ok: bool, counts: dict[str, tuple[int | None, str]],
     return f
 
 
-def _protected_counts(rows: list[AreaRisk], allowed: list[bool], *, with_total_row: bool):
-    """Per row, ``{category or "total": (value or None, label)}`` after disclosure control
-    over the whole table: each row's categories add up to its total and, when the last
-    row is the parent of all the others, every column adds up to the parent's figure."""
-    from cegah.lib.disclosure import protect_counts
+class _Protection:
+    """One run's counts as an actor with one entitlement scope may see them, compactly:
+    per area, per column, the shown value (or -1) and the label."""
 
-    table = [{**{c: int(r.cases_by_category.get(c, 0)) for c in CATEGORIES},
-              TOTAL: int(r.cases)} for r in rows]
-    entitled = list(allowed)
-    total_row = None
-    if with_total_row and len(rows) > 1:
-        children, parent = table[:-1], table[-1]
-        rest = {c: parent[c] - sum(r[c] for r in children) for c in (*CATEGORIES, TOTAL)}
-        if all(v >= 0 for v in rest.values()):
-            if any(rest.values()):
-                # Counts recorded at the parent's own level, in no child: an unshown
-                # "unassigned" row keeps the table additive, so the parent is protected as
-                # the column total it is (it is the parent's, so entitled like it).
-                table.insert(len(children), rest)
-                entitled.insert(len(children), entitled[-1])
-            total_row = len(table) - 1
-    cells = protect_counts(table, parts=list(CATEGORIES), total=TOTAL, total_row=total_row,
-                           entitled=entitled)
-    if len(table) > len(rows):
-        del cells[len(rows) - 1]  # the unassigned row is not shown
-    return [{k: (p.value, p.label) for k, p in row.items()} for row in cells]
+    def __init__(self, codes: list[str], values, labels) -> None:
+        self.row = {code: i for i, code in enumerate(codes)}
+        self.values = values  # int64 array (areas x columns), -1 where hidden
+        self.labels = labels  # object array of the same shape
+        self.columns = (*CATEGORIES, TOTAL)
+
+    def __call__(self, r: AreaRisk) -> dict[str, tuple[int | None, str]]:
+        i = self.row[r.area_id]
+        return {c: (None if self.values[i, j] < 0 else int(self.values[i, j]),
+                    self.labels[i, j]) for j, c in enumerate(self.columns)}
+
+
+@functools.lru_cache(maxsize=8)
+def protected_counts(run_id: int, finished_at: Any,
+                     scope: tuple[str, ...] | None) -> _Protection:
+    """Disclosure control over the run's whole hierarchy for one entitlement scope
+    (``policy.counts_entitlement_scope``): every area has one state, the same in every
+    table (:func:`cegah.lib.disclosure.protect_hierarchy`). Cached per process, by run
+    and its completion time (a finished run never changes)."""
+    import numpy as np
+    import pandas as pd
+
+    from cegah.areas.models import is_within
+    from cegah.lib.disclosure import protect_hierarchy
+
+    rows = list(AreaRisk.objects.filter(run_id=run_id).order_by("area_id").values_list(
+        "area_id", "parent_code", "cases", "cases_by_category"))
+    codes = [r[0] for r in rows]
+    columns = (*CATEGORIES, TOTAL)
+    x = np.array([[int(cats.get(c, 0)) for c in CATEGORIES] + [int(cases)]
+                  for _code, _parent, cases, cats in rows], dtype=np.int64).reshape(-1, 5)
+    if scope is None:  # entitled everywhere: nothing to protect
+        return _Protection(codes, x, np.vectorize(str, otypes=[object])(x) if len(x) else x)
+    known = set(codes)
+    frame = pd.DataFrame(x, index=pd.Index(codes), columns=list(columns))
+    frame["parent_code"] = [p if p in known else None for _c, p, _n, _k in rows]
+    entitled = [bool(scope) and is_within(code, scope) for code in codes]
+    table = protect_hierarchy(frame, parent="parent_code", parts=list(CATEGORIES),
+                              total=TOTAL, entitled=entitled)
+    values = table.values.reindex(columns=list(columns)).to_numpy(dtype=object)
+    shown = np.array([[-1 if v is None else int(v) for v in row] for row in values],
+                     dtype=np.int64).reshape(-1, 5)
+    labels = table.labels().reindex(columns=list(columns)).to_numpy(dtype=object)
+    return _Protection(codes, shown, labels)
 
 
 def area_detail(actor: Any, run: RiskRun, area: Area) -> dict[str, Any] | None:
@@ -157,7 +191,7 @@ def area_detail(actor: Any, run: RiskRun, area: Area) -> dict[str, Any] | None:
               .select_related("area").first() if row.parent_code else None)
     # One table, so the parent's figures and the siblings' are protected together (two
     # separately protected copies of the same counts could reveal what each hides).
-    figures = figures_for(actor, siblings, total_row=parent, include_total=True)
+    figures = figures_for(actor, siblings, total_row=parent, include_total=True, run=run)
     parent_figures = figures.pop() if parent else None
     me = next(f for f in figures if f.code == area.code)
     return {"area": me, "parent": parent_figures, "siblings": figures}

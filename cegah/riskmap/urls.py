@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401  (filled by the risk map views)
+from django.urls import path
+
+from cegah.riskmap import views
 
 app_name = "riskmap"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.map_view, name="map"),
+    path("map.json", views.map_data, name="map_data"),
+    path("search/", views.search, name="search"),
+    path("status/", views.run_status, name="run_status"),
+]
