@@ -127,15 +127,15 @@ def risk_areas(request: HttpRequest, q: Query[ListQuery]):
         level = Level.PROVINCE
     page_size = max(1, min(q.page_size, 1000))
     run = latest_run()
-    rows = list(risk_rows(run, level=level, parent=q.parent)) if run else []
-    count = len(rows)
+    rows = risk_rows(run, level=level, parent=q.parent) if run else None
+    count = rows.count() if rows is not None else 0
     pages = max(1, -(-count // page_size))
     page = max(1, min(q.page, pages))
-    chunk = rows[(page - 1) * page_size: page * page_size]
+    chunk = list(rows[(page - 1) * page_size: page * page_size]) if rows is not None else []
     total_row = None
     if q.parent and run and count == len(chunk):
         # The whole table of children with the parent's total: protected together.
-        total_row = risk_rows(run, level=None).filter(area_id=q.parent).first()
+        total_row = risk_rows(run).filter(area_id=q.parent).first()
     items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row, run=run)]
     return {"run": _run_out(run), "running": run_in_progress() is not None,
             "count": count, "page": page, "pages": pages, "items": items}

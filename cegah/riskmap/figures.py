@@ -70,7 +70,8 @@ def _language() -> str:
 
 def risk_rows(run: RiskRun, *, level: int | None = None,
               parent: str | None = None) -> QuerySet[AreaRisk]:
-    qs = AreaRisk.objects.filter(run=run).select_related("area")
+    # Boundaries can be megabytes per page: pages of figures never need them.
+    qs = AreaRisk.objects.filter(run=run).select_related("area").defer("area__geometry")
     if parent is not None:
         qs = qs.filter(parent_code=parent)
     if level is not None:
