@@ -9,15 +9,18 @@ the pages.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import get_language
 from ninja import NinjaAPI, Query, Schema
 from ninja.security import HttpBearer, django_auth
 
 from cegah import policy
 from cegah.accounts.actions import user_for_token
 from cegah.areas.models import Level
+from cegah.lib.bodycache import BodyCache
 from cegah.riskmap.actions import latest_run, run_in_progress
 from cegah.riskmap.figures import area_detail, figures_for, risk_rows
 
@@ -103,6 +106,24 @@ class ListQuery(Schema):
     page_size: int = 200
 
 
+# Answers change only with a new run: keep the serialised JSON per run, entitlement,
+# language and request (what is shown depends on nothing else).
+RESPONSES = BodyCache(64 * 1024 * 1024)
+
+
+def _cached(request: HttpRequest, run, schema, build) -> HttpResponse:
+    scope = policy.counts_entitlement_scope(request.user)
+    key = hashlib.sha256(repr((
+        run.pk if run else None, run.finished_at.isoformat() if run else None,
+        run_in_progress() is not None, scope, get_language(),
+        request.get_full_path())).encode()).hexdigest()
+    entry = RESPONSES.get(key)
+    if entry is None:
+        body = schema.model_validate(build()).model_dump_json().encode()
+        entry = RESPONSES.put(key, body)
+    return HttpResponse(entry[0], content_type="application/json")
+
+
 def _run_out(run) -> dict[str, Any] | None:
     if run is None:
         return None
@@ -127,18 +148,21 @@ def risk_areas(request: HttpRequest, q: Query[ListQuery]):
         level = Level.PROVINCE
     page_size = max(1, min(q.page_size, 1000))
     run = latest_run()
-    rows = risk_rows(run, level=level, parent=q.parent) if run else None
-    count = rows.count() if rows is not None else 0
-    pages = max(1, -(-count // page_size))
-    page = max(1, min(q.page, pages))
-    chunk = list(rows[(page - 1) * page_size: page * page_size]) if rows is not None else []
-    total_row = None
-    if q.parent and run and count == len(chunk):
-        # The whole table of children with the parent's total: protected together.
-        total_row = risk_rows(run).filter(area_id=q.parent).first()
-    items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row, run=run)]
-    return {"run": _run_out(run), "running": run_in_progress() is not None,
-            "count": count, "page": page, "pages": pages, "items": items}
+
+    def build() -> dict[str, Any]:
+        rows = risk_rows(run, level=level, parent=q.parent) if run else None
+        count = rows.count() if rows is not None else 0
+        pages = max(1, -(-count // page_size))
+        page = max(1, min(q.page, pages))
+        chunk = list(rows[(page - 1) * page_size: page * page_size]) if rows is not None else []
+        total_row = None
+        if q.parent and run and count == len(chunk):
+            total_row = risk_rows(run).filter(area_id=q.parent).first()
+        items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row, run=run)]
+        return {"run": _run_out(run), "running": run_in_progress() is not None,
+                "count": count, "page": page, "pages": pages, "items": items}
+
+    return _cached(request, run, AreaListOut, build)
 
 
 @api.get("/areas/{code}", response=AreaDetailOut, tags=["areas"],
@@ -148,11 +172,15 @@ def area(request: HttpRequest, code: str):
     actor = request.user
     area = policy.access_area_by_code(actor, code)
     run = latest_run()
-    detail = area_detail(actor, run, area) if run else None
-    return {
-        "code": area.code, "name": area.name, "level": Level(area.level).key,
-        "parent_code": area.parent_id, "run": _run_out(run),
-        "risk": detail["area"].as_dict() if detail else None,
-        "parent": detail["parent"].as_dict() if detail and detail["parent"] else None,
-        "siblings": [f.as_dict() for f in detail["siblings"]] if detail else [],
-    }
+
+    def build() -> dict[str, Any]:
+        detail = area_detail(actor, run, area) if run else None
+        return {
+            "code": area.code, "name": area.name, "level": Level(area.level).key,
+            "parent_code": area.parent_id, "run": _run_out(run),
+            "risk": detail["area"].as_dict() if detail else None,
+            "parent": detail["parent"].as_dict() if detail and detail["parent"] else None,
+            "siblings": [f.as_dict() for f in detail["siblings"]] if detail else [],
+        }
+
+    return _cached(request, run, AreaDetailOut, build)

@@ -90,6 +90,7 @@ def test_a_right_password_logs_in(db, operator, org_jaksel):
 
 def test_sessions_expire_and_cookies_are_protected():
     assert settings.SESSION_COOKIE_AGE <= 12 * 3600
+    assert "cegah.web.middleware.SessionTouchMiddleware" in settings.MIDDLEWARE
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
     assert settings.SESSION_COOKIE_HTTPONLY
     assert "django.middleware.csrf.CsrfViewMiddleware" in settings.MIDDLEWARE
@@ -108,3 +109,23 @@ def test_no_secret_is_committed():
         pytest.fail("git ls-files failed: the suite runs from a git checkout")
     names = tracked.stdout.split()
     assert not [n for n in names if n.endswith(("secret_key", ".sqlite3", ".env"))]
+
+
+@pytest.mark.django_db
+def test_the_session_is_renewed_at_most_once_a_minute(alice, monkeypatch):
+    import time
+
+    from django.contrib.sessions.models import Session
+
+    from tests.conftest import client_for
+
+    client = client_for(alice)
+    client.get("/")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    first = Session.objects.get(pk=key).expire_date
+    client.get("/")
+    assert Session.objects.get(pk=key).expire_date == first  # no write within the minute
+    later = time.time() + 120
+    monkeypatch.setattr("cegah.web.middleware.time.time", lambda: later)
+    client.get("/")
+    assert Session.objects.get(pk=key).expire_date > first  # renewed: the timeout slides

@@ -122,5 +122,8 @@ def user_for_token(token: str) -> User | None:
            .filter(digest=token_digest(token)).first())
     if row is None or not row.user.is_active:
         return None
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= 60:
+        # To the minute: a write per request would serialise busy API clients.
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user

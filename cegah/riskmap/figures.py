@@ -68,10 +68,11 @@ def _language() -> str:
     return lang if lang in ("en", "id") else "id"
 
 
-def risk_rows(run: RiskRun, *, level: int | None = None,
-              parent: str | None = None) -> QuerySet[AreaRisk]:
-    # Boundaries can be megabytes per page: pages of figures never need them.
-    qs = AreaRisk.objects.filter(run=run).select_related("area").defer("area__geometry")
+def risk_rows(run: RiskRun, *, level: int | None = None, parent: str | None = None,
+              geometry: bool = False) -> QuerySet[AreaRisk]:
+    qs = AreaRisk.objects.filter(run=run).select_related("area")
+    if not geometry:  # boundaries can be megabytes per page; only maps need them
+        qs = qs.defer("area__geometry")
     if parent is not None:
         qs = qs.filter(parent_code=parent)
     if level is not None:

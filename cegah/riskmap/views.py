@@ -13,8 +13,6 @@ import gzip
 import hashlib
 import json
 import statistics
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +29,7 @@ from django.utils.translation import gettext as _
 from cegah import policy
 from cegah.areas.boundaries import ILLUSTRATIVE_PREFIX
 from cegah.areas.models import Area, Level
+from cegah.lib.bodycache import BodyCache
 from cegah.risk.windows import CATEGORIES
 from cegah.riskmap.actions import latest_run, run_in_progress
 from cegah.riskmap.figures import AreaFigures, area_detail, figures_for, risk_rows, trend_series
@@ -81,8 +80,8 @@ def _map_url(code: str | None = None, **params) -> str:
 def _children_rows(run: RiskRun, area: Area | None, *, geometry: bool) -> list[AreaRisk]:
     """The results of the area's children (of the provinces at the top), with whether
     each has children of its own in the run and a boundary; one query."""
-    qs = risk_rows(run, level=Level.PROVINCE) if area is None else risk_rows(
-        run, parent=area.code)
+    qs = risk_rows(run, level=Level.PROVINCE, geometry=geometry) if area is None else risk_rows(
+        run, parent=area.code, geometry=geometry)
     qs = qs.annotate(
         has_children=Exists(AreaRisk.objects.filter(run=run, parent_code=OuterRef("area_id"))),
         has_geometry=ExpressionWrapper(
@@ -91,8 +90,6 @@ def _children_rows(run: RiskRun, area: Area | None, *, geometry: bool) -> list[A
         illustrative=ExpressionWrapper(Q(area__geometry__startswith=ILLUSTRATIVE_PREFIX),
                                        output_field=BooleanField()),
     )
-    if not geometry:
-        qs = qs.defer("area__geometry")
     return list(qs)
 
 
@@ -277,53 +274,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
     return render(request, "riskmap/map.html", context)
 
 
-class _BodyCache:
-    """Recently served map.json bodies (and their gzip), least recently used out first,
-    at most ``max_bytes`` in all; one per process, shared by its threads."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[str, list[bytes | None]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> list[bytes | None] | None:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
-            return entry
-
-    def put(self, key: str, body: bytes) -> list[bytes | None]:
-        entry: list[bytes | None] = [body, None]
-        if len(body) > self.max_bytes // 4:
-            return entry
-        with self._lock:
-            self._drop(key)
-            self._data[key] = entry
-            self._size += len(body)
-            while self._size > self.max_bytes:
-                self._drop(next(iter(self._data)))
-        return entry
-
-    def add_gzip(self, key: str, entry: list[bytes | None], data: bytes) -> None:
-        with self._lock:
-            if self._data.get(key) is entry and entry[1] is None:
-                entry[1] = data
-                self._size += len(data)
-
-    def _drop(self, key: str) -> None:
-        entry = self._data.pop(key, None)
-        if entry is not None:
-            self._size -= sum(len(b) for b in entry if b)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._size = 0
-
-
-MAP_DATA_CACHE = _BodyCache(64 * 1024 * 1024)
+MAP_DATA_CACHE = BodyCache(64 * 1024 * 1024)
 GZIP_MIN_BYTES = 2048
 
 
@@ -434,7 +385,7 @@ def _feature_collection(actor, run: RiskRun | None, area: Area | None,
 
 
 def _children_rows_level(run: RiskRun, level: int) -> list[AreaRisk]:
-    qs = risk_rows(run, level=level).annotate(
+    qs = risk_rows(run, level=level, geometry=True).annotate(
         has_children=Exists(AreaRisk.objects.filter(run=run, parent_code=OuterRef("area_id"))),
         illustrative=ExpressionWrapper(Q(area__geometry__startswith=ILLUSTRATIVE_PREFIX),
                                        output_field=BooleanField()),

@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -23,4 +25,28 @@ class LanguageMiddleware:
         response = self.get_response(request)
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class SessionTouchMiddleware:
+    """Sliding session expiry with at most one session write a minute.
+
+    Sessions end after ``SESSION_COOKIE_AGE`` without activity. Django's
+    ``SESSION_SAVE_EVERY_REQUEST`` does that with a database write on every request, which
+    serialises busy pages (and every map-data request) on SQLite; touching the session
+    once a minute keeps the same timeout to the minute.
+    """
+
+    INTERVAL = 60  # seconds
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and not session.is_empty():
+            now = int(time.time())
+            if now - int(session.get("_touched", 0)) >= self.INTERVAL:
+                session["_touched"] = now  # marks the session modified: saved, cookie renewed
         return response
