@@ -22,7 +22,7 @@ from cegah.accounts.actions import user_for_token
 from cegah.areas.models import Level
 from cegah.lib.bodycache import BodyCache
 from cegah.riskmap.actions import latest_run, run_in_progress
-from cegah.riskmap.figures import area_detail, figures_for, risk_rows
+from cegah.riskmap.figures import AreaFigures, area_detail, figures_for, risk_rows
 
 
 class BearerToken(HttpBearer):
@@ -50,42 +50,13 @@ class RunOut(Schema):
     window_to: str | None
 
 
-class AreaRiskOut(Schema):
-    code: str
-    name: str
-    level: str
-    parent_code: str
-    tier: str
-    confidence: str
-    hotspot: str
-    cluster: str
-    entitled: bool
-    drivers: list[str]
-    flags: list[str]
-    cases: int | None
-    cases_label: str
-    categories: dict[str, str]
-    children: int | None
-    crude_rate: float | None
-    smoothed_rate: float | None
-    rate_low: float | None
-    rate_high: float | None
-    score: float | None
-    expected_cases: float | None
-    relative_risk: float | None
-    contextual_risk: float | None
-    trend: str
-    previous_cases: int | None
-    underreporting: bool | None
-
-
 class AreaListOut(Schema):
     run: RunOut | None
     running: bool
     count: int
     page: int
     pages: int
-    items: list[AreaRiskOut]
+    items: list[AreaFigures]
 
 
 class AreaDetailOut(Schema):
@@ -94,9 +65,9 @@ class AreaDetailOut(Schema):
     level: str
     parent_code: str | None
     run: RunOut | None
-    risk: AreaRiskOut | None
-    parent: AreaRiskOut | None
-    siblings: list[AreaRiskOut]
+    risk: AreaFigures | None
+    parent: AreaFigures | None
+    siblings: list[AreaFigures]
 
 
 class ListQuery(Schema):

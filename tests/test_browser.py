@@ -56,6 +56,26 @@ def _launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+def open_page(playwright, live_server, device: str):
+    """Debian's chromium with an Indonesian browser at ``device``'s size. Returns the
+    browser, the page, and the lists that collect script errors and requests that leave
+    the app (everything a page needs must come from the app itself)."""
+    from playwright.sync_api import expect
+
+    browser = _launch_chromium(playwright)
+    context = browser.new_context(base_url=live_server.url, locale="id-ID",
+                                  **VIEWPORTS[device])
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server.url)
+            else elsewhere.append(r.url))
+    return browser, page, errors, elsewhere
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _restore_session_areas(django_db_blocker):
     """Put back the session's area slice after the flushes of these transactional tests."""
@@ -105,18 +125,8 @@ def test_a_manager_browses_her_area(live_server, alice_with_cases, device):
 
     phone = device == "phone"
     with sync_playwright() as playwright:
-        browser = _launch_chromium(playwright)
         # An Indonesian browser: the site starts in Indonesian (its default language).
-        context = browser.new_context(base_url=live_server.url, locale="id-ID",
-                                      **VIEWPORTS[device])
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        elsewhere: list[str] = []  # everything the page needs comes from the app itself
-        page.on("request", lambda r: None if r.url.startswith(live_server.url)
-                else elsewhere.append(r.url))
+        browser, page, errors, elsewhere = open_page(playwright, live_server, device)
 
         def press(locator):  # a finger on the phone, a mouse on the desktop
             if phone:
@@ -196,7 +206,7 @@ def test_a_manager_browses_her_area(live_server, alice_with_cases, device):
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
         assert errors == [], errors
         assert elsewhere == [], elsewhere
-        context.close()
+        page.context.close()
         browser.close()
 
     assert get_user_model().objects.get(username="alice").last_login is not None

@@ -19,13 +19,7 @@ from cegah.areas.actions import do_load_areas
 from cegah.areas.models import Area
 from cegah.policy import LocalOperator
 from tests.conftest import PASSWORD, TEST_REGIONS
-from tests.test_browser import (
-    TIMEOUT_MS,
-    VIEWPORTS,
-    _launch_chromium,
-    _no_horizontal_overflow,
-    _shot,
-)
+from tests.test_browser import VIEWPORTS, _no_horizontal_overflow, _shot, open_page
 
 DISTRICT, VILLAGE = "31.74.01", "31.74.01.1001"  # Tebet, Tebet Timur
 
@@ -120,17 +114,8 @@ def test_it_drills_down_the_risk_map_to_a_village(live_server, alice_with_a_risk
     phone = device == "phone"
     n_villages = Area.objects.filter(parent_id=DISTRICT).count()
     with sync_playwright() as playwright:
-        browser = _launch_chromium(playwright)
-        context = browser.new_context(base_url=live_server.url, locale="id-ID",
-                                      **VIEWPORTS[device])
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        elsewhere: list[str] = []  # no basemap by default: nothing from the internet
-        page.on("request", lambda r: None if r.url.startswith(live_server.url)
-                else elsewhere.append(r.url))
+        # No basemap by default: nothing may come from the internet.
+        browser, page, errors, elsewhere = open_page(playwright, live_server, device)
 
         def press(locator):
             if phone:
@@ -246,5 +231,5 @@ def test_it_drills_down_the_risk_map_to_a_village(live_server, alice_with_a_risk
 
         assert errors == [], errors
         assert elsewhere == [], elsewhere
-        context.close()
+        page.context.close()
         browser.close()
