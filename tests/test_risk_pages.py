@@ -428,3 +428,15 @@ def test_it_speaks_indonesian_by_default_and_english_on_request(with_boundaries,
     assert "<h1>Risk map: KOTA ADMINISTRASI JAKARTA SELATAN</h1>" in body
     for word in ("high", "moderate", "low"):
         assert f">{word}</option>" in body
+
+
+def test_the_map_offers_downloads_to_those_who_may_export(scored_jaksel, alice, bob):
+    body = client_for(alice, "en").get("/risk/?area=31.74").content.decode()
+    assert "/risk/export/table.csv?parent=31.74" in body
+    assert "/risk/export/map.pdf?parent=31.74" in body
+    response = client_for(alice).get("/risk/export/table.csv?parent=31.74")
+    assert response.status_code == 200
+    # A viewer may not export: no links, and the export itself is not found.
+    body = client_for(bob, "en").get("/risk/?area=31.74").content.decode()
+    assert "/risk/export/" not in body
+    assert client_for(bob).get("/risk/export/table.csv?parent=31.74").status_code == 404
