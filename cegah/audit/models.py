@@ -48,4 +48,9 @@ OBJECT_LABELS = {
     "organisation": _("organisation"),
     "user": _("user"),
     "area": _("areas"),
+    "boundaries": _("boundaries"),
+    "risk_run": _("risk run"),
+    "risk_table": _("risk table export"),
+    "risk_map": _("risk map export"),
+    "api_token": _("API token"),
 }
