@@ -349,9 +349,8 @@ def score_areas(
     tab.iloc[idx, tab.columns.get_loc("rate_low")] = eb.low_ * PER
     tab.iloc[idx, tab.columns.get_loc("rate_high")] = eb.high_ * PER
     # Posterior probability that the true rate exceeds the reference rate.
-    shape, rate = _posterior(e[idx], b[idx], eb.prior_mean_, eb.prior_var_)
     p_above = np.full(len(tab), np.nan)
-    p_above[idx] = gamma_sf(reference, shape, rate)
+    p_above[idx] = gamma_sf(reference, eb.posterior_shape_, eb.posterior_rate_)
 
     # Contextual risk from the factors.
     factor_table = pd.DataFrame(columns=["factor", "relative_risk", "low", "high", "p",
@@ -445,8 +444,8 @@ def score_areas(
                                             if x != s.language))):
         suffix = "" if k == 0 else f"_{lang}"
         ls = replace(s, language=lang)
-        pairs = _drivers(ls, tab, areas, up, depth, reference, contributions, factor_table,
-                         hotspot, cluster, trend, underreport, expected, ok)
+        pairs = _drivers(ls, tab, depth, reference, contributions, factor_table, hotspot,
+                         cluster, trend, underreport, expected, ok)
         tab["drivers" + suffix] = [[text for _kind, text in row] for row in pairs]
         if k == 0:  # the same kinds, in the same order, in every language
             tab["driver_kinds"] = [[kind for kind, _text in row] for row in pairs]
@@ -540,13 +539,6 @@ def _raise_cases_without_children(now: pd.DataFrame, codes: pd.Index, pop_source
     raise DataProblem(problems)
 
 
-def _posterior(e, b, mean, var):
-    tiny = np.maximum(mean, 1e-12) ** 2 * 1e-6
-    v = np.maximum(var, tiny)
-    m = np.maximum(mean, 1e-12)
-    return m**2 / v + e, m / v + b
-
-
 def _factor_matrix(factors: pd.DataFrame, up: pd.Series, targets: pd.Index,
                    children: pd.Series, year: int) -> tuple[pd.DataFrame, pd.Series]:
     """Areas x factors: each factor's value for the latest year <= ``year`` (rows without
@@ -610,8 +602,8 @@ def _tiers(s: RiskSettings, score, p_above, hotspot, rising, underreport, ctx, o
     return tier, confidence
 
 
-def _drivers(s, tab, areas, up, depth, reference, contributions, factor_table, hotspot,
-             cluster, trend, underreport, expected, ok):
+def _drivers(s, tab, depth, reference, contributions, factor_table, hotspot, cluster, trend,
+             underreport, expected, ok):
     """Plain-language drivers per area, strongest first (vectorised per kind of driver)."""
     t = TEXT[s.language]
     lv = LEVEL_TEXT.get(s.language, LEVEL_TEXT["en"])

@@ -61,6 +61,16 @@ def _moments(e: np.ndarray, b: np.ndarray, floor: bool) -> tuple[float, float]:
     return m, max(phi, m / b.sum() if floor else 0.0)
 
 
+def _posterior(e, b, mean, var):
+    """Gamma prior with the estimated mean and variance (shape m^2/v, rate m/v): the
+    posterior is Gamma(shape + e, rate + b). A zero variance is floored so the prior is
+    very tight rather than undefined, and an all-zero prior mean stays at zero."""
+    tiny = np.maximum(mean, 1e-12) ** 2 * 1e-6
+    v = np.maximum(var, tiny)
+    m = np.maximum(mean, 1e-12)
+    return m**2 / v + e, m / v + b
+
+
 class EmpiricalBayesRates:
     """Empirical-Bayes (Marshall 1991) smoothed rates with credible intervals.
 
@@ -87,6 +97,8 @@ class EmpiricalBayesRates:
         The prior mean and variance each area was shrunk with.
     low_, high_ : ndarray
         Equal-tailed interval of the gamma posterior whose prior matches the moments.
+    posterior_shape_, posterior_rate_ : ndarray
+        That gamma posterior's parameters (rate per unit of population).
     """
 
     def __init__(self, *, level: float = 0.9, min_group_size: int = 5,
@@ -141,7 +153,10 @@ class EmpiricalBayesRates:
         self.rate_ = weight * crude + (1 - weight) * mean
         self.prior_mean_ = mean
         self.prior_var_ = var
-        self.low_, self.high_ = self._interval(e, b, mean, var)
+        self.posterior_shape_, self.posterior_rate_ = _posterior(e, b, mean, var)
+        tail = (1 - self.level) / 2
+        self.low_ = gamma_ppf(tail, self.posterior_shape_, self.posterior_rate_)
+        self.high_ = gamma_ppf(1 - tail, self.posterior_shape_, self.posterior_rate_)
         return self
 
     @staticmethod
@@ -160,17 +175,3 @@ class EmpiricalBayesRates:
         # Same pseudo-population, new mean: variance = mean / beta.
         local_var = np.where(np.isfinite(beta) & (beta > 0), local_mean / beta, 0.0)
         return local_mean, local_var
-
-    def _interval(self, e, b, mean, var):
-        # Gamma prior with the estimated mean and variance: shape a = m^2/v, rate c = m/v;
-        # the posterior is Gamma(a + e, c + b). A zero variance is floored so the prior is
-        # very tight rather than undefined, and an all-zero prior mean stays at zero.
-        tiny = np.maximum(mean, 1e-12) ** 2 * 1e-6
-        v = np.maximum(var, tiny)
-        m = np.maximum(mean, 1e-12)
-        shape = m**2 / v + e
-        rate = m / v + b
-        tail = (1 - self.level) / 2
-        low = gamma_ppf(tail, shape, rate)
-        high = gamma_ppf(1 - tail, shape, rate)
-        return low, high
