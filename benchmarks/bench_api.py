@@ -304,6 +304,18 @@ def wait_for(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise SystemExit("cegah serve did not answer /healthz")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its reaped children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
@@ -410,16 +422,20 @@ def run_load(args, env: dict[str, str], info: dict) -> None:
                 cold.append(time.perf_counter() - t0)
                 if status != 200:
                     raise SystemExit(f"{path}: {status}")
+            server_cpu, client_cpu = cpu_seconds(server.pid), _own_cpu()
             r = load(args.port, paths, headers, args.requests, args.clients)
+            server_cpu = (cpu_seconds(server.pid) - server_cpu) / r["n"]
+            client_cpu = (_own_cpu() - client_cpu) / r["n"]
             rows.append([name, str(len(paths)), _ms(max(cold)), _ms(r["p50"]), _ms(r["p95"]),
-                         _ms(r["p99"]), f"{r['rps']:.0f}", _kb(r["bytes"]),
+                         _ms(r["p99"]), f"{r['rps']:.0f}", f"{server_cpu * 1000:.1f}",
+                         f"{client_cpu * 1000:.1f}", _kb(r["bytes"]),
                          "yes" if r["p95"] < 0.1 else "no"])
             print(f"  {name}: p95 {_ms(r['p95'])} ms", file=sys.stderr, flush=True)
         print()
         print(f"{args.requests} requests per endpoint, {args.clients} concurrent clients "
               f"(keep-alive), cegah serve --threads {args.threads}; latency in ms")
-        print(table(["endpoint", "URLs", "cold", "p50", "p95", "p99", "req/s", "size",
-                     "p95<100ms"], rows))
+        print(table(["endpoint", "URLs", "cold", "p50", "p95", "p99", "req/s",
+                     "server CPU/req", "client CPU/req", "size", "p95<100ms"], rows))
         weight = page_weight(args.port, browser, regency)
         print()
         print(f"map page /risk/?area={regency} with what it loads:")

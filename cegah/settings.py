@@ -114,7 +114,6 @@ except ValueError as exc:
     raise ImproperlyConfigured(
         f"DATABASE_URL is not a database URL Cegah understands: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE avoids lock upgrades.
         "init_command": (
@@ -174,7 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "cegah.accounts.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -191,6 +190,7 @@ AXES_VERBOSE = False
 
 # Sessions expire after a working day of inactivity and when the browser closes.
 SESSION_COOKIE_AGE = env_int("CEGAH_SESSION_HOURS", 8, minimum=1) * 3600
+SESSION_ENGINE = "cegah.accounts.sessions"  # database sessions, read by fixed SQL
 SESSION_SAVE_EVERY_REQUEST = False  # SessionTouchMiddleware renews it once a minute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -31,6 +31,43 @@ def test_a_token_authenticates_and_a_bad_one_does_not(scored_jaksel, bob, operat
     assert status == 401
 
 
+def test_a_token_notes_its_use_at_most_once_a_minute(scored_jaksel, bob, operator):
+    from datetime import timedelta
+
+    from cegah.accounts.models import ApiToken
+
+    token = do_create_api_token(operator, bob, "script")
+    row = ApiToken.objects.get(user=bob)
+    assert row.last_used_at is None
+    url, auth = "/api/v1/areas/31.74", {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert get(Client(), url, **auth)[0] == 200
+    row.refresh_from_db()
+    used = row.last_used_at
+    assert used is not None
+    assert get(Client(), url, **auth)[0] == 200
+    row.refresh_from_db()
+    assert row.last_used_at == used  # no write within the minute
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=used - timedelta(minutes=2))
+    assert get(Client(), url, **auth)[0] == 200
+    row.refresh_from_db()
+    assert row.last_used_at > used - timedelta(minutes=1)
+
+
+def test_a_token_stops_working_when_its_user_or_organisation_is_deactivated(
+        scored_jaksel, bob, operator):
+    token = do_create_api_token(operator, bob, "script")
+    url, auth = "/api/v1/areas/31.74", {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert get(Client(), url, **auth)[0] == 200
+    bob.organisation.is_active = False
+    bob.organisation.save()
+    assert get(Client(), url, **auth)[0] == 404  # signed in, but sees nothing
+    bob.organisation.is_active = True
+    bob.organisation.save()
+    bob.is_active = False
+    bob.save()
+    assert get(Client(), url, **auth)[0] == 401
+
+
 def test_entitled_users_see_counts_and_scores(scored_jaksel, alice):
     status, body = get(client_for(alice), "/api/v1/risk/areas?parent=31.74")
     assert status == 200 and body["run"]["as_of"] == "2026-10"

@@ -134,3 +134,25 @@ def test_the_worker_computes_queued_runs_and_the_cli_runs_one(tmp_path, cli_env)
     assert out.returncode == 0, out.stderr
     assert "risk run 2: done, as of 2026-10" in out.stdout
     assert "village" in out.stdout and "district" in out.stdout
+
+
+def test_pages_follow_the_newest_completed_run_and_forget_deleted_ones(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    first = RiskRun.objects.create(status=RunStatus.DONE, trigger="cli", as_of="2024-06",
+                                   finished_at=now - timedelta(hours=1))
+    assert latest_run().pk == first.pk
+    assert latest_run() is latest_run()  # a completed run is read once per process
+    assert latest_run().finished_at == first.finished_at  # converted, not a string
+    waiting = RiskRun.objects.create(status=RunStatus.QUEUED, trigger="import")
+    assert run_in_progress().pk == waiting.pk
+    assert latest_run().pk == first.pk  # the queued run shows nothing yet
+    RiskRun.objects.filter(pk=waiting.pk).update(status=RunStatus.DONE, finished_at=now)
+    assert latest_run().pk == waiting.pk and run_in_progress() is None
+    RiskRun.objects.filter(pk=waiting.pk).delete()
+    assert latest_run().pk == first.pk
+    RiskRun.objects.all().delete()
+    assert latest_run() is None

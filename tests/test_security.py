@@ -129,3 +129,24 @@ def test_the_session_is_renewed_at_most_once_a_minute(alice, monkeypatch):
     monkeypatch.setattr("cegah.web.middleware.time.time", lambda: later)
     client.get("/")
     assert Session.objects.get(pk=key).expire_date > first  # renewed: the timeout slides
+
+
+@pytest.mark.django_db
+def test_an_expired_or_deactivated_session_signs_nobody_in(alice, bob):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from tests.conftest import client_for
+
+    client = client_for(alice)
+    assert client.get("/risk/").status_code == 200
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(pk=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get("/risk/").status_code == 302  # to the login page
+    other = client_for(bob)
+    assert other.get("/risk/").status_code == 200
+    bob.is_active = False
+    bob.save()
+    assert other.get("/risk/").status_code == 302

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.utils import timezone
 from cegah.accounts.models import ApiToken, Organisation, Role, User
 from cegah.areas.models import Area
 from cegah.audit.actions import record_event
+from cegah.lib import rawsql
 
 
 def _org_values(org: Organisation) -> dict[str, Any]:
@@ -118,12 +120,29 @@ def user_for_token(token: str) -> User | None:
     """The active user a token belongs to (and note its use), or None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = (ApiToken.objects.select_related("user", "user__organisation")
-           .filter(digest=token_digest(token)).first())
-    if row is None or not row.user.is_active:
-        return None
     now = timezone.now()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= 60:
-        # To the minute: a write per request would serialise busy API clients.
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+    # Fixed SQL: asked on every API request (cegah.lib.rawsql). The last column says
+    # whether the use is worth noting: to the minute, as a write per request would
+    # serialise busy API clients.
+    found = rawsql.row(
+        f"SELECT id, user_id, last_used_at IS NULL OR last_used_at < %s "  # noqa: S608
+        f"FROM {ApiToken._meta.db_table} WHERE digest = %s",
+        [rawsql.when(now - timedelta(seconds=60)), token_digest(token)])
+    if found is None:
+        return None
+    token_id, user_id, stale = found
+    user = user_with_organisation(user_id)
+    if user is None or not user.is_active:
+        return None
+    if stale:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return user
+
+
+def user_with_organisation(user_id: Any) -> User | None:
+    """The user with this primary key, their organisation loaded (the policy module asks
+    for it on every request), or None."""
+    user = rawsql.first(User, "id = %s", [user_id])
+    if user is not None and user.organisation_id is not None:
+        user.organisation = rawsql.first(Organisation, "id = %s", [user.organisation_id])
+    return user

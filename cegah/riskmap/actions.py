@@ -20,6 +20,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from cegah.audit.actions import actor_fields, record_event
+from cegah.lib import rawsql
 from cegah.riskmap.models import AreaRisk, RiskFactorEstimate, RiskRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -109,14 +110,34 @@ def do_compute_risk_run(run_id: int, *, say: Callable[[str], None] | None = None
     return RiskRun.objects.get(pk=run_id)
 
 
+# Completed runs never change, so each process keeps the few it has shown, keyed by id and
+# completion time (a rolled-back test run's id can come back on SQLite; its time cannot).
+_DONE_RUNS: dict[tuple[Any, Any], RiskRun] = {}
+
+
 def latest_run() -> RiskRun | None:
     """The run whose results pages show: the latest completed one."""
-    return RiskRun.objects.filter(status=RunStatus.DONE).order_by("-finished_at", "-id").first()
+    # Asked on every risk page, map.json and API request: fixed SQL (cegah.lib.rawsql)
+    # for its key, the row itself only the first time.
+    key = rawsql.row(
+        f"SELECT id, finished_at FROM {RiskRun._meta.db_table} "  # noqa: S608
+        "WHERE status = %s ORDER BY finished_at DESC, id DESC LIMIT 1", [RunStatus.DONE])
+    if key is None:
+        return None
+    run = _DONE_RUNS.get(key)
+    if run is None:
+        run = RiskRun.objects.filter(pk=key[0], status=RunStatus.DONE).first()
+        if run is None:  # deleted in between
+            return None
+        if len(_DONE_RUNS) >= 8:
+            _DONE_RUNS.clear()
+        _DONE_RUNS[key] = run
+    return run
 
 
 def run_in_progress() -> RiskRun | None:
-    return RiskRun.objects.filter(
-        status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).order_by("-created_at").first()
+    return rawsql.first(RiskRun, "status IN (%s, %s)", [RunStatus.QUEUED, RunStatus.RUNNING],
+                        order_by="created_at DESC, id DESC")
 
 
 # ---------------------------------------------------------------------------- inputs

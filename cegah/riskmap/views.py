@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from cegah import policy
 from cegah.areas.boundaries import ILLUSTRATIVE_PREFIX
 from cegah.areas.models import Area, Level
+from cegah.lib import rawsql
 from cegah.lib.bodycache import BodyCache
 from cegah.risk.windows import CATEGORIES
 from cegah.riskmap.actions import latest_run, run_in_progress
@@ -285,11 +286,12 @@ def _etag(actor, run: RiskRun | None, scope: str) -> str:
     holds no localised text."""
     from cegah.audit.models import AuditEvent
 
-    boundaries = (AuditEvent.objects.filter(object_type="boundaries")
-                  .order_by("-id").values_list("id", "at").first())
+    boundaries = rawsql.row(  # on every map.json request: fixed SQL
+        f"SELECT id, at FROM {AuditEvent._meta.db_table} "  # noqa: S608
+        "WHERE object_type = %s ORDER BY id DESC LIMIT 1", ["boundaries"])
     key = json.dumps([policy.counts_entitlement_scope(actor), scope,
                       run.finished_at.isoformat() if run and run.finished_at else None,
-                      boundaries[1].isoformat() if boundaries else None])
+                      str(boundaries[1]) if boundaries else None])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f'"r{run.pk if run else 0}-b{boundaries[0] if boundaries else 0}-{digest}"'
 
