@@ -155,3 +155,8 @@ def area(request: HttpRequest, code: str):
         }
 
     return _cached(request, run, AreaDetailOut, build)
+
+
+from cegah.activities.api import router as activities_router  # noqa: E402 - after the API
+
+api.add_router("/activities", activities_router)

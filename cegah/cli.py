@@ -541,6 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only queue it for the worker (`cegah worker`)")
     s.set_defaults(func=cmd_risk_run)
 
+    from cegah.activities.commands import add_parsers as add_activity_parsers
+    from cegah.activities.commands_gaps import add_parsers as add_gap_parsers
+    from cegah.catalogue.commands import add_parsers as add_catalogue_parsers
+
+    add_catalogue_parsers(sub)
+    add_activity_parsers(sub)
+    add_gap_parsers(sub)
+
     s = sub.add_parser("worker", help="run background tasks (risk runs after imports)")
     s.add_argument("--batch", action="store_true", help="exit when the queue is empty")
     s.set_defaults(func=cmd_worker)

@@ -276,3 +276,165 @@ def visible_audit_events(actor: Any) -> QuerySet:
 
 def can_use_admin(actor: Any) -> bool:
     return not isinstance(actor, LocalOperator) and has_capability(actor, Capability.ADMINISTER)
+
+
+# --- prevention: catalogue, venues, activities -----------------------------------------
+#
+# Prevention work is shared so partners can plan together: every signed-in user sees
+# what was done where, for which audience and how many people it reached (counts only;
+# no personal data). Planned and cancelled activities show to the organisations taking
+# part and to those working in the activity's areas. Cost, notes, named officers,
+# outcomes and attachments stay with the lead organisation and its partners.
+
+def can_view_catalogue(actor: Any) -> bool:
+    return isinstance(actor, LocalOperator) or _active_user(actor)
+
+
+def can_edit_catalogue(actor: Any) -> bool:
+    """The catalogue is shared reference content: system admins keep it."""
+    return _is_everywhere(actor)
+
+
+def visible_venues(actor: Any) -> QuerySet:
+    from cegah.activities.models import Venue
+
+    return Venue.objects.all() if can_view_catalogue(actor) else Venue.objects.none()
+
+
+def access_venue_by_id(actor: Any, venue_id: int):
+    venue = visible_venues(actor).filter(pk=venue_id).first()
+    if venue is None:
+        raise Http404("No such venue.")
+    return venue
+
+
+def can_manage_venue_in(actor: Any, area: Area | str) -> bool:
+    """Add, import or change venues: those who may import data for the area."""
+    return can_import(actor) and can_view_area_data(actor, area)
+
+
+def _organisation_id(actor: Any) -> int | None:
+    return getattr(actor, "organisation_id", None) if _active_user(actor) else None
+
+
+def visible_activities(actor: Any) -> QuerySet:
+    """Done activities for every signed-in user; planned and cancelled ones for the lead
+    organisation, its partners and the organisations working in one of its areas."""
+    from cegah.activities.models import Activity, ActivityStatus
+
+    if not can_view_catalogue(actor):
+        return Activity.objects.none()
+    if _is_everywhere(actor):
+        return Activity.objects.all()
+    org = actor.organisation_id
+    shared = Q(status=ActivityStatus.DONE) | Q(lead_organisation_id=org) | Q(partners__id=org)
+    codes = jurisdiction_codes(actor) or []
+    if codes:  # one of its areas lies in the actor's jurisdiction
+        shared |= subtree_q(codes, field="areas__code")
+    ids = Activity.objects.filter(shared).values("pk")
+    return Activity.objects.filter(pk__in=ids)
+
+
+def access_activity_by_id(actor: Any, activity_id: int):
+    activity = visible_activities(actor).filter(pk=activity_id).first()
+    if activity is None:
+        raise Http404("No such activity.")
+    return activity
+
+
+def takes_part_in(actor: Any, activity) -> bool:
+    """Is the actor's organisation the lead or a partner of the activity?"""
+    if _is_everywhere(actor):
+        return True
+    org = _organisation_id(actor)
+    if org is None:
+        return False
+    return activity.lead_organisation_id == org or activity.partners.filter(pk=org).exists()
+
+
+def can_view_activity_details(actor: Any, activity) -> bool:
+    """Cost, notes, named officers, outcomes and attachments."""
+    return takes_part_in(actor, activity)
+
+
+def can_record_activities(actor: Any) -> bool:
+    """Record prevention work for one's own organisation (data entry and up)."""
+    return can_import(actor) and (_is_everywhere(actor) or _organisation_id(actor) is not None)
+
+
+def can_record_activity_in(actor: Any, area: Area | str) -> bool:
+    """Activities are recorded in the lead organisation's jurisdiction."""
+    return can_record_activities(actor) and can_view_area_data(actor, area)
+
+
+def can_edit_activity(actor: Any, activity) -> bool:
+    """The lead organisation's managers, and whoever recorded it (data entry)."""
+    if not can_record_activities(actor):
+        return False
+    if _is_everywhere(actor):
+        return True
+    if activity.lead_organisation_id != actor.organisation_id:
+        return False
+    return has_capability(actor, Capability.EXPORT_DATA) or activity.created_by_id == actor.pk
+
+
+def can_export_activities(actor: Any) -> bool:
+    return can_export(actor)
+
+
+def can_view_coverage_rate(actor: Any, area: Area | str) -> bool:
+    """People reached per 1,000 children reveals the child population with the reach:
+    only where the actor may see the area's data."""
+    return can_view_area_data(actor, area)
+
+
+# --- coordination: partner requests and notifications ----------------------------------
+
+def visible_organisations(actor: Any) -> QuerySet:
+    """The partner directory: every active organisation, for every signed-in user."""
+    from cegah.accounts.models import Organisation
+
+    if not can_view_catalogue(actor):
+        return Organisation.objects.none()
+    return Organisation.objects.filter(is_active=True)
+
+
+def can_send_request(actor: Any) -> bool:
+    return can_record_activities(actor) and _organisation_id(actor) is not None
+
+
+def visible_requests(actor: Any) -> QuerySet:
+    from cegah.coordination.models import PartnerRequest
+
+    if _is_everywhere(actor):
+        return PartnerRequest.objects.all()
+    org = _organisation_id(actor)
+    if org is None:
+        return PartnerRequest.objects.none()
+    return PartnerRequest.objects.filter(Q(from_organisation_id=org) | Q(to_organisation_id=org))
+
+
+def access_request_by_id(actor: Any, request_id: int):
+    found = visible_requests(actor).filter(pk=request_id).first()
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+def can_answer_request(actor: Any, partner_request) -> bool:
+    """The receiving organisation's managers and organisation admins accept or decline."""
+    return (has_capability(actor, Capability.EXPORT_DATA)
+            and _organisation_id(actor) == partner_request.to_organisation_id)
+
+
+def can_withdraw_request(actor: Any, partner_request) -> bool:
+    return (can_send_request(actor)
+            and _organisation_id(actor) == partner_request.from_organisation_id)
+
+
+def visible_notifications(actor: Any) -> QuerySet:
+    from cegah.coordination.models import Notification
+
+    if not _active_user(actor) or isinstance(actor, LocalOperator):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient_id=actor.pk)

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "cegah.audit",
     "cegah.cases",
     "cegah.riskmap",
+    "cegah.catalogue",
+    "cegah.activities",
+    "cegah.coordination",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -18,6 +18,11 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("risk/", include("cegah.riskmap.urls")),
     path("", include("cegah.riskmap.urls_exports")),
+    path("catalogue/", include("cegah.catalogue.urls")),
+    path("activities/", include("cegah.activities.urls")),
+    path("venues/", include("cegah.activities.urls_venues")),
+    path("coverage/", include("cegah.activities.urls_coverage")),
+    path("partners/", include("cegah.coordination.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -627,7 +627,7 @@ def _drivers(s, tab, depth, reference, contributions, factor_table, hotspot, clu
             with np.errstate(invalid="ignore"):
                 mask = np.isfinite(mult) & (mult >= s.driver_ratio)
             add(mult, mask, lambda i, m=mult, lb=label, k=key: t[k].format(
-                factor=lb, ratio=_fmt_ratio(m[i])), "factor")
+                factor=lb, ratio=_fmt_ratio(m[i])), f"factor:{name}")
 
     smoothed = tab["smoothed_rate"].to_numpy() / PER
     parent = tab["parent_code"].to_numpy()

@@ -42,6 +42,9 @@ class AreaFigures:
     entitled: bool
     drivers: list[str]
     flags: list[str]
+    # What each driver is, in the same order: "factor:<name>", "hotspot", "high_low",
+    # "parent_ratio", "reference_ratio", "trend", "underreporting".
+    driver_kinds: list[str] = field(default_factory=list)
     # Shown only when entitled (or, for counts, when disclosure control allows).
     cases: int | None = None
     cases_label: str = ""
@@ -115,7 +118,8 @@ def _one(r: AreaRisk, ok: bool, counts: dict[str, tuple[int | None, str]],
         parent_code=r.parent_code, tier=r.tier, confidence=r.confidence,
         hotspot=r.hotspot, cluster=r.cluster, entitled=ok,
         drivers=[d for d, k in zip(drivers, kinds, strict=False)
-                 if ok or k in PUBLIC_DRIVER_KINDS],
+                 if ok or k.partition(":")[0] in PUBLIC_DRIVER_KINDS],
+        driver_kinds=[k for k in kinds if ok or k.partition(":")[0] in PUBLIC_DRIVER_KINDS],
         flags=(r.flags.get(lang) or r.flags.get("en") or []) if ok else [],
     )
     total, label = counts[TOTAL]
