@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cegah.web.context_processors.cegah",
+                "cegah.coordination.context_processors.notifications",
             ],
         },
     }

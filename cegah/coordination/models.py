@@ -72,3 +72,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
+
+    @property
+    def text(self) -> str:
+        """The text in the active language (rendered now, not when it was sent)."""
+        from cegah.coordination.notifications import render_text
+
+        return render_text(self.kind, self.params)
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
