@@ -25,10 +25,20 @@ TEST_REGIONS = ("31", "71.71", "35.17")
 PASSWORD = "correct-horse-battery-staple"
 
 
+def restore_session_data() -> None:
+    """The session's shared reference data: the area slice and the shipped intervention
+    catalogue (also called after the flushes of transactional browser tests)."""
+    from cegah.catalogue.models import Intervention
+    from cegah.catalogue.shipped import install_missing
+
+    do_load_areas(only=TEST_REGIONS, actor_label="test")
+    install_missing(Intervention)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        do_load_areas(only=TEST_REGIONS, actor_label="test")
+        restore_session_data()
 
 
 @pytest.fixture(autouse=True)

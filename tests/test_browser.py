@@ -22,7 +22,7 @@ from cegah.accounts.models import OrganisationType, Role
 from cegah.areas.actions import do_load_areas
 from cegah.cases.actions import do_import
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, TEST_REGIONS
+from tests.conftest import PASSWORD, restore_session_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,10 +78,11 @@ def open_page(playwright, live_server, device: str):
 
 @pytest.fixture(scope="module", autouse=True)
 def _restore_session_areas(django_db_blocker):
-    """Put back the session's area slice after the flushes of these transactional tests."""
+    """Put back the session's reference data after the flushes of these transactional
+    tests."""
     yield
     with django_db_blocker.unblock():
-        do_load_areas(only=TEST_REGIONS, actor_label="test")
+        restore_session_data()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cegah.activities.models import Activity
 from cegah.areas.actions import do_load_areas
 from cegah.catalogue.models import Intervention
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, TEST_REGIONS
+from tests.conftest import PASSWORD, restore_session_data
 from tests.test_browser import _launch_chromium, _no_horizontal_overflow, _shot
 
 VILLAGE = "31.74.01.1001"        # Tebet Timur: where alice recorded her last activity
@@ -33,10 +33,11 @@ MIN_TAP_PX = 40
 
 @pytest.fixture(scope="module", autouse=True)
 def _restore_session_areas(django_db_blocker):
-    """Put back the session's area slice after the flushes of these transactional tests."""
+    """Put back the session's reference data after the flushes of these transactional
+    tests."""
     yield
     with django_db_blocker.unblock():
-        do_load_areas(only=TEST_REGIONS, actor_label="test")
+        restore_session_data()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cegah.activities import views
+from cegah.activities import views, views_venues
 
 app_name = "activities"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("new/", views.activity_new, name="new"),
     path("quick/", views.quick, name="quick"),
     path("areas/", views.area_search, name="area-search"),
+    path("import/", views_venues.activity_import, name="import"),
+    path("export/", views_venues.activity_export, name="export"),
     path("<int:pk>/", views.activity_detail, name="detail"),
     path("<int:pk>/edit/", views.activity_edit, name="edit"),
     path("<int:pk>/cancel/", views.activity_cancel, name="cancel"),

@@ -102,6 +102,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         "interventions": sorted(Intervention.objects.all(), key=lambda i: i.name.lower()),
         "statuses": ActivityStatus.choices,
         "can_record": policy.can_record_activities(user),
+        "can_export_activities": policy.can_export_activities(user),
     }
     return render(request, "activities/activity_list.html", context)
 

@@ -53,4 +53,11 @@ OBJECT_LABELS = {
     "risk_table": _("risk table export"),
     "risk_map": _("risk map export"),
     "api_token": _("API token"),
+    "intervention": _("intervention"),
+    "activity": _("prevention activity"),
+    "activities": _("prevention activities"),
+    "activity_attachment": _("activity attachment"),
+    "venue": _("venue"),
+    "venues": _("venues"),
+    "partner_request": _("request to a partner"),
 }
