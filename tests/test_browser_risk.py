@@ -18,7 +18,7 @@ from cegah.accounts.models import OrganisationType, Role
 from cegah.areas.actions import do_load_areas
 from cegah.areas.models import Area
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, TEST_REGIONS
+from tests.conftest import PASSWORD, restore_session_data
 from tests.test_browser import VIEWPORTS, _no_horizontal_overflow, _shot, open_page
 
 DISTRICT, VILLAGE = "31.74.01", "31.74.01.1001"  # Tebet, Tebet Timur
@@ -26,10 +26,11 @@ DISTRICT, VILLAGE = "31.74.01", "31.74.01.1001"  # Tebet, Tebet Timur
 
 @pytest.fixture(scope="module", autouse=True)
 def _restore_session_areas(django_db_blocker):
-    """Put back the session's area slice after the flushes of these transactional tests."""
+    """Put back the session's reference data after the flushes of these transactional
+    tests."""
     yield
     with django_db_blocker.unblock():
-        do_load_areas(only=TEST_REGIONS, actor_label="test")
+        restore_session_data()
 
 
 @pytest.fixture(autouse=True)
@@ -218,7 +219,7 @@ def test_it_drills_down_the_risk_map_to_a_village(live_server, alice_with_a_risk
         expect(risk.locator("svg.rk-chart-svg g rect").first).to_be_visible()
         expect(risk.locator("tr.rk-current")).to_contain_text("Tebet Timur")
         expect(risk.get_by_role("link", name="Lihat di peta")).to_be_visible()
-        expect(page.locator("#area-prevention")).to_contain_text("Segera hadir")
+        expect(page.locator("#area-prevention #area-coverage")).to_be_visible()
         if phone:
             _fits_the_phone(page)
         _shot(page, f"{device}-risk-4-village")

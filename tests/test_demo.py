@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections import Counter
 
+from cegah.demo.activities import KINDS, POLICE, Village, match_interventions, plan
 from cegah.demo.generator import SOURCE, generate
+from cegah.demo.organisations import DEMO_ORGANISATIONS
 from tests.test_smoke_cli import run_cli
 
 VILLAGES = [f"31.74.0{d}.100{v}" for d in range(1, 4) for v in range(1, 6)] + [
@@ -38,7 +42,7 @@ def test_the_generated_rates_are_plausible():
     assert all(int(r["count"]) > 0 for r in cases)  # only non-zero months are written
 
 
-def test_cegah_demo_loads_everything_and_is_idempotent(cli_env):  # noqa: F811
+def test_cegah_demo_loads_everything_and_is_idempotent(cli_env, tmp_path):  # noqa: F811
     first = run_cli("demo", "--no-serve", env_extra=cli_env)
     assert first.returncode == 0, first.stderr
     assert "cegah-demo-2024" in first.stdout and "polres-jaksel.manager" in first.stdout
@@ -58,4 +62,76 @@ def test_cegah_demo_loads_everything_and_is_idempotent(cli_env):  # noqa: F811
     assert check.stdout.split() == ["17", "69", "0", "True", "True", "True"], check.stderr
     again = run_cli("demo", "--no-serve", env_extra=cli_env)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("already loaded") == 3
+    assert again.stdout.count("already loaded") == 4  # three files and the activities
+
+    # A year of synthetic activities across the organisations, mostly in towns.
+    check = run_cli("manage", "shell", "--no-imports", "-c", (
+        "import datetime as dt;"
+        "from cegah.activities.models import Activity;"
+        "done = Activity.objects.filter(status='done');"
+        "days = (dt.date.today() - done.order_by('starts_on').first().starts_on).days;"
+        "print(done.count(), Activity.objects.filter(is_synthetic=False).count(),"
+        " done.values('lead_organisation').distinct().count(), days,"
+        " Activity.objects.filter(status='planned').count() > 20,"
+        " done.filter(intervention__isnull=False).count() == done.count())"
+    ), env_extra=cli_env)
+    done, real, leads, days, planned, with_interventions = check.stdout.split()
+    assert 700 < int(done) < 2000 and real == "0" and int(leads) >= 12, check.stdout
+    assert 330 <= int(days) <= 365 and planned == "True" and with_interventions == "True"
+    gaps = run_cli("gaps", "--parent", "35.17", "--level", "village", "--out",
+                   str(tmp_path / "gaps.csv"), env_extra=cli_env)
+    assert gaps.returncode == 0, gaps.stderr
+    top = gaps.stdout.splitlines()[2:12]
+    assert len(top) == 10 and all("risk" in line for line in top), gaps.stdout
+    assert top[0].split()[1].startswith("35.17.") and "high risk" in top[0]
+    assert sum("rural" in line for line in top) >= 8  # the case study: rural desa left out
+
+
+def _villages() -> list[Village]:
+    """A small made-up region: a town district (kelurahan) and rural desa, some poor."""
+    out = []
+    for d in range(1, 6):
+        for v in range(1, 11):
+            urban = d == 1
+            code = f"35.17.{d:02d}.{1 if urban else 2}{v:03d}"
+            out.append(Village(code, f"Desa {d}-{v}", urban, poverty=0.05 if urban else 0.25,
+                               port=v == 3, pesantren=v % 4))
+    return out
+
+
+def test_the_demo_activities_fill_a_year_and_follow_the_case_study():
+    anchor = dt.date(2026, 11, 29)
+    slugs = [o.slug for o in DEMO_ORGANISATIONS]
+    names = {"35": "JAWA TIMUR", "35.17": "KABUPATEN JOMBANG"}
+    a = plan(_villages(), names, slugs, seed=3, anchor=anchor)
+    assert a == plan(_villages(), names, slugs, seed=3, anchor=anchor)  # reproducible
+    assert a != plan(_villages(), names, slugs, seed=4, anchor=anchor)
+    done = [x for x in a if x.status == "done"]
+    planned = [x for x in a if x.status == "planned"]
+    assert len(done) > 150 and len(planned) > 5
+    assert min(x.starts_on for x in done) >= anchor - dt.timedelta(days=365)
+    assert max(x.starts_on for x in done) <= anchor
+    assert {x.starts_on.month for x in done} == set(range(1, 13))  # the whole year
+    assert all(anchor < x.starts_on <= anchor + dt.timedelta(days=60) for x in planned)
+    assert len({x.lead for x in a}) >= 5 and len({x.external_id for x in a}) == len(a)
+    # Police rarely lead; they join others' activities as partners.
+    led = sum(x.lead in POLICE for x in done)
+    joined = sum(any(p in POLICE for p in x.partners) for x in done)
+    assert led < joined and any(len(x.partners) >= 2 for x in done)
+    # Most village activities happen in the town; poor rural desa get few.
+    towns = Counter(x.areas[0].split(".")[3][0] == "1" for x in done if x.areas[0].count(".") == 3)
+    assert towns[True] > 2 * towns[False]
+    for x in done:
+        assert sum(x.reach.values()) > 0 and x.audience and x.title
+        assert all(k in {"girls_under_12", "boys_under_12", "girls_12_17", "boys_12_17",
+                         "women_18_plus", "men_18_plus", "reached_unknown"} for k in x.reach)
+    assert all(not x.reach for x in planned)
+
+
+def test_the_demo_activities_record_catalogue_interventions():
+    chosen = match_interventions(["school-sessions-mpls", "bhabinkamtibmas-village-education",
+                                  "transit-monitoring", "parenting-support"])
+    assert chosen["school_session"] == "school-sessions-mpls"
+    assert chosen["transit"] == "transit-monitoring"
+    assert chosen["dasa_wisma"] is None  # not in this catalogue: recorded without one
+    assert set(chosen) == set(KINDS)

@@ -389,12 +389,13 @@ def test_it_adds_a_risk_section_to_the_area_page(scored_jaksel, alice):
     assert 'href="/risk/?area=31.74&amp;focus=31.74.01"' in risk  # see on the map
     assert 'href="/risk/?area=31.74.01"' in risk  # its sub-areas' map
     assert "KOTA ADMINISTRASI JAKARTA SELATAN" in risk  # the parent compared
-    prevention = section(body, "area-prevention")
-    assert "Kegiatan pencegahan dan intervensi yang direkomendasikan" in prevention
-    assert "modul pencegahan" in prevention
+    prevention = section(body, "area-prevention")  # the prevention section follows
+    assert 'id="area-coverage" data-activities="0"' in prevention
+    assert 'id="area-record-activity"' in prevention  # Alice may record one here
     english = client_for(alice, "en").get("/areas/31.74.01/").content.decode()
-    assert "Prevention work and recommended interventions" in english
-    assert "prevention module" in english and "See on the map" in english
+    assert "Prevention work" in section(english, "area-prevention")
+    assert "No prevention activity was recorded here in the last 12 months" in english
+    assert "Coming soon" not in english and "See on the map" in english
 
 
 def test_it_hatches_hidden_counts_in_the_chart_for_others(scored_jaksel, charlie):

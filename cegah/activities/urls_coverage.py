@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cegah.activities import views_coverage
 
 app_name = "coverage"
-urlpatterns: list = []
+urlpatterns = [
+    path("gaps/", views_coverage.gaps, name="gaps"),
+]

@@ -60,4 +60,5 @@ OBJECT_LABELS = {
     "venue": _("venue"),
     "venues": _("venues"),
     "partner_request": _("request to a partner"),
+    "gap_list": _("prevention gap list export"),
 }

@@ -101,4 +101,102 @@ def do_load_demo_data(
     from cegah.demo.boundaries import do_load_demo_boundaries
 
     counts["boundaries"] = do_load_demo_boundaries(actor, DEMO_REGIONS, say=say)
+    counts["activities"] = do_load_demo_activities(actor, seed=seed, say=say)
     return counts
+
+
+DEMO_FACTORS = ("poverty_rate", "port", "bus_terminal", "tourism_site", "pesantren_count")
+
+
+def do_load_demo_activities(
+    actor, *, seed: int = DEFAULT_SEED, anchor=None, regions=DEMO_REGIONS,
+    say: Callable[[str], None] = lambda s: None,
+) -> int:
+    """A year of SYNTHETIC prevention activities up to ``anchor`` (default: today) and
+    their venues, led by the demo organisations (:mod:`cegah.demo.activities`).
+
+    Loaded once: when demo activities exist already, nothing changes. One audit event
+    (``import`` of ``activity``, key ``demo``) records the load. Returns the number of
+    activities created.
+    """
+    import datetime as dt
+
+    from cegah.accounts.models import Organisation
+    from cegah.activities.models import REACH_FIELDS, Activity, Venue
+    from cegah.audit.actions import record_event
+    from cegah.cases.models import FactorValue
+    from cegah.catalogue.models import Intervention
+    from cegah.demo import activities as demo
+
+    if Activity.objects.filter(is_synthetic=True,
+                               external_id__startswith=demo.EXTERNAL_PREFIX).exists():
+        say("  activities: already loaded")
+        return 0
+    anchor = anchor or dt.date.today()
+    q = Q(pk__in=[])
+    for code in regions:
+        q |= Q(code=code) | Q(code__startswith=code + ".")
+    rows = list(Area.objects.filter(q, level=Level.VILLAGE).values_list("code", "name",
+                                                                         "is_urban"))
+    names = dict(Area.objects.filter(level__lt=Level.VILLAGE).filter(q | Q(level=1))
+                 .values_list("code", "name"))
+    factors: dict[str, dict[str, float]] = {}
+    fq = Q(pk__in=[])
+    for code in regions:
+        fq |= Q(area__code__startswith=code + ".")
+    for code, name, value in (FactorValue.objects.filter(fq, factor__in=DEMO_FACTORS)
+                              .values_list("area_id", "factor", "value")):
+        factors.setdefault(code, {})[name] = value
+    villages = [demo.Village(code=c, name=n, urban=bool(u),
+                             poverty=factors.get(c, {}).get("poverty_rate", 0.15),
+                             port=bool(factors.get(c, {}).get("port")),
+                             terminal=bool(factors.get(c, {}).get("bus_terminal")),
+                             tourism=bool(factors.get(c, {}).get("tourism_site")),
+                             pesantren=int(factors.get(c, {}).get("pesantren_count", 0)))
+                for c, n, u in rows]
+    by_name = {o.name: o for o in Organisation.objects.filter(is_demo=True)}
+    orgs = {spec.slug: by_name[spec.name] for spec in DEMO_ORGANISATIONS if spec.name in by_name}
+    interventions = dict(Intervention.objects.filter(is_active=True).values_list("slug", "pk"))
+    chosen = demo.match_interventions(list(interventions))
+    planned = demo.plan(villages, names, list(orgs), seed=seed, anchor=anchor)
+    say(f"  activities: creating {len(planned):,} synthetic activities "
+        f"({sum(p.status == 'planned' for p in planned):,} planned) ...")
+    reach_fields = [f for f, _s, _a in REACH_FIELDS]
+    with transaction.atomic():
+        keys = sorted({p.venue for p in planned if p.venue})
+        existing = {(v.area_id, v.type, v.name): v.pk for v in Venue.objects.filter(
+            area_id__in={k[0] for k in keys})}
+        Venue.objects.bulk_create(
+            [Venue(area_id=a, type=t, name=n, is_synthetic=True) for a, t, n in keys
+             if (a, t, n) not in existing], batch_size=2000)
+        venues = {(v.area_id, v.type, v.name): v.pk for v in Venue.objects.filter(
+            area_id__in={k[0] for k in keys})}
+        objects = []
+        for p in planned:
+            reach = {f: p.reach.get(f, 0) for f in reach_fields}
+            slug = chosen.get(p.intervention)
+            objects.append(Activity(
+                title=p.title, intervention_id=interventions.get(slug) if slug else None,
+                lead_organisation=orgs[p.lead], venue_id=venues.get(p.venue) if p.venue
+                else None, status=p.status, starts_on=p.starts_on,
+                duration_minutes=p.minutes, audience=p.audience, **reach,
+                reached_total=sum(reach.values()), topics=p.topics, laws=p.laws,
+                officer_count=p.officer_count, officer_hours=p.officer_hours, cost=p.cost,
+                external_id=p.external_id, is_synthetic=True,
+                notes="SYNTHETIC demo activity (Cegah generator)."))
+        created = Activity.objects.bulk_create(objects, batch_size=1000)
+        ids = {a.external_id: a.pk for a in created if a.pk} or dict(
+            Activity.objects.filter(external_id__startswith=demo.EXTERNAL_PREFIX,
+                                    is_synthetic=True).values_list("external_id", "pk"))
+        areas_through = Activity.areas.through
+        partners_through = Activity.partners.through
+        areas_through.objects.bulk_create(
+            [areas_through(activity_id=ids[p.external_id], area_id=code)
+             for p in planned for code in dict.fromkeys(p.areas)], batch_size=2000)
+        partners_through.objects.bulk_create(
+            [partners_through(activity_id=ids[p.external_id], organisation_id=orgs[s].pk)
+             for p in planned for s in p.partners if s in orgs], batch_size=2000)
+        record_event(actor=actor, action="import", object_type="activity", object_key="demo",
+                     new={"activities": len(objects), "venues": len(venues), "seed": seed,
+                          "anchor": anchor.isoformat(), "synthetic": True})
+    return len(objects)

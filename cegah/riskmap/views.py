@@ -27,6 +27,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from cegah import policy
+from cegah.activities.coverage import COVERAGE_BREAKS, activity_counts, coverage_version
 from cegah.areas.boundaries import ILLUSTRATIVE_PREFIX
 from cegah.areas.models import Area, Level
 from cegah.lib import rawsql
@@ -37,6 +38,7 @@ from cegah.riskmap.figures import AreaFigures, area_detail, figures_for, risk_ro
 from cegah.riskmap.models import AreaRisk, RiskRun, RunStatus
 from cegah.riskmap.templatetags.riskmap_tags import (
     CATEGORY_COLOURS,
+    COVERAGE_COLOURS,
     LAYER_LABELS,
     NOT_AVAILABLE_COLOUR,
     RAMP,
@@ -45,7 +47,7 @@ from cegah.riskmap.templatetags.riskmap_tags import (
     tier_label,
 )
 
-LAYERS = ("tier", "score", "smoothed_rate", "underreporting")
+LAYERS = ("tier", "score", "smoothed_rate", "underreporting", "coverage")
 # Score classes: multiples of the average area; 1.2 and 1.5 are the tier rules' defaults.
 SCORE_BREAKS = (0.5, 0.8, 1.2, 1.5)
 SEARCH_LIMIT = 20
@@ -179,6 +181,15 @@ def _legends(figures: list[AreaFigures]) -> dict[str, dict[str, Any]]:
                       hidden, missing],
             "breaks": [], "colours": [RAMP[0], RAMP[-1]],
         },
+        # Activity counts are shared with every signed-in user: no "not available".
+        "coverage": {
+            "items": [{"colour": c, "hatch": False, "label": label} for c, label in zip(
+                COVERAGE_COLOURS, (_("no activity"), _("1 activity"), _("2–4 activities"),
+                                   _("5 or more activities")), strict=True)],
+            "breaks": list(COVERAGE_BREAKS), "colours": list(COVERAGE_COLOURS),
+            "note": _("Done prevention activities in the last 12 months; one recorded for "
+                      "several areas counts for each."),
+        },
     }
 
 
@@ -218,10 +229,14 @@ def map_view(request: HttpRequest) -> HttpResponse:
     # The area's own row, for its tier and (if entitled) score: its counts are shown
     # only where the actor is entitled to them (they belong to its parent's table).
     own_figures = figures_for(actor, [own])[0] if own is not None else None
+    # Prevention coverage of the same areas (one query): shared with every user.
+    counts = activity_counts(actor, [r.area_id for r in rows], rows[0].level) if rows else {}
     items = [{"f": f, "url": _target_url(r, layer), "has_children": bool(r.has_children),
               "area_url": reverse("areas:detail", args=[f.code]),
               "tier_rank": TIER_ORDER.get(f.tier, 4), "drivers": f.drivers[:2],
-              "geometry": bool(r.has_geometry)}
+              "geometry": bool(r.has_geometry),
+              "activities": counts.get(f.code, (0, 0))[0],
+              "reached": counts.get(f.code, (0, 0))[1]}
              for f, r in zip(figures, rows, strict=True)]
     legends = _legends(figures)
     with_map = any(r.has_geometry for r in rows)
@@ -249,6 +264,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
             "yes": _("possible under-reporting"),
             "no": _("not flagged"),
             "failed": _("The map could not be loaded; the table below has the same areas."),
+            "activities": _("Activities, 12 months"),
+            "reached": _("people reached"),
         },
     }
     context = {
@@ -281,7 +298,9 @@ GZIP_MIN_BYTES = 2048
 
 def _etag(actor, run: RiskRun | None, scope: str) -> str:
     """Names the document: changes with the run, the boundaries (every import or removal
-    of boundaries is an audit event) and whatever decides what the actor may see. Users
+    of boundaries is an audit event), the activities (their count and latest change, and
+    the day, for the coverage layer's 12 months) and whatever decides what the actor may
+    see. Users
     who may see the same get the same document: names and tiers are public, and map.json
     holds no localised text."""
     from cegah.audit.models import AuditEvent
@@ -289,9 +308,12 @@ def _etag(actor, run: RiskRun | None, scope: str) -> str:
     boundaries = rawsql.row(  # on every map.json request: fixed SQL
         f"SELECT id, at FROM {AuditEvent._meta.db_table} "  # noqa: S608
         "WHERE object_type = %s ORDER BY id DESC LIMIT 1", ["boundaries"])
+    # Coverage: any added, changed or removed activity, and the day (the 12 months roll).
+    activities = coverage_version()
     key = json.dumps([policy.counts_entitlement_scope(actor), scope,
                       run.finished_at.isoformat() if run and run.finished_at else None,
-                      str(boundaries[1]) if boundaries else None])
+                      str(boundaries[1]) if boundaries else None,
+                      activities, dt.date.today().isoformat()])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f'"r{run.pk if run else 0}-b{boundaries[0] if boundaries else 0}-{digest}"'
 
@@ -355,6 +377,7 @@ def _feature_collection(actor, run: RiskRun | None, area: Area | None,
         else:
             rows = _children_rows_level(run, level)
     figures = figures_for(actor, rows, total_row=own, language="en", run=run) if rows else []
+    counts = activity_counts(actor, [r.area_id for r in rows], rows[0].level) if rows else {}
     features = []
     illustrative = False
     for f, r in zip(figures, rows, strict=True):
@@ -365,7 +388,9 @@ def _feature_collection(actor, run: RiskRun | None, area: Area | None,
         props = {"code": f.code, "name": f.name, "level": f.level, "tier": f.tier,
                  "confidence": f.confidence, "hotspot": f.hotspot,
                  "cases_label": f.cases_label, "entitled": f.entitled,
-                 "has_children": bool(r.has_children), "url": _target_url(r)}
+                 "has_children": bool(r.has_children), "url": _target_url(r),
+                 "activities": counts.get(f.code, (0, 0))[0],
+                 "reached": counts.get(f.code, (0, 0))[1]}
         if f.entitled:
             props["score"] = None if f.score is None else round(f.score, 3)
             props["smoothed_rate"] = (None if f.smoothed_rate is None

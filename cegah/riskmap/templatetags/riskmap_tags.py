@@ -41,7 +41,11 @@ LAYER_LABELS = {
     "score": _("Score"),
     "smoothed_rate": _("Rate per 100,000 children (smoothed)"),
     "underreporting": _("Possible under-reporting"),
+    "coverage": _("Prevention coverage (12 months)"),
 }
+# The coverage layer's classes (none, 1, 2-4, 5+ activities): ColorBrewer YlGnBu, a
+# sequential scheme safe for colour-blind readers; pale yellow where nothing was done.
+COVERAGE_COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#225ea8")
 
 
 @register.filter

@@ -106,6 +106,11 @@
 
     function fill(p) {
       if (layerName === "tier") { return cfg.tierColours[p.tier] && p.tier !== "unknown" ? cfg.tierColours[p.tier] : HATCH; }
+      if (layerName === "coverage") {  // activity counts: shared with everyone
+        var c = cfg.layers.coverage, k = 0, n = p.activities || 0;
+        while (k < c.breaks.length && n >= c.breaks[k]) { k += 1; }
+        return c.colours[k];
+      }
       if (!p.entitled) { return cfg.notAvailable; }
       var v = p[layerName];
       if (v === null || v === undefined) { return HATCH; }
@@ -124,6 +129,11 @@
 
     function valueText(p) {
       if (layerName === "tier") { return ""; }
+      if (layerName === "coverage") {
+        var fmt = new Intl.NumberFormat(lang);
+        return cfg.labels.activities + ": " + fmt.format(p.activities || 0) +
+          (p.activities ? " (" + fmt.format(p.reached || 0) + " " + cfg.labels.reached + ")" : "");
+      }
       var label = cfg.labels.layers[layerName] + ": ";
       if (!p.entitled) { return label + cfg.labels.notAvailable; }
       var v = p[layerName];
