@@ -224,10 +224,12 @@ def _area_exists(code: str) -> bool:
     return False
 
 
-def cmd_export(args) -> int:
+def export_table(args, write, denied: str) -> int:
+    """Run ``write(actor, path, fmt)`` for an export command's ``--out`` (and ``--area``),
+    writing to ``OUT.part`` and renaming it, so a failed export leaves no half file.
+    ``denied`` is the message when the policy refuses."""
     from django.core.exceptions import PermissionDenied
 
-    from cegah.cases.actions import do_export
     from cegah.lib.tabular import TableError, format_for
 
     try:
@@ -235,20 +237,29 @@ def cmd_export(args) -> int:
     except TableError as exc:
         print(f"error: --out {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.area and not _area_exists(args.area):
+    if getattr(args, "area", None) and not _area_exists(args.area):
         return EXIT_USAGE
+    actor = _actor(args)
     out = Path(args.out)
     tmp = out.with_name(out.name + ".part")
     try:
-        n = do_export(_actor(args), args.kind, tmp, fmt, area_code=args.area)
+        n = write(actor, tmp, fmt)
     except PermissionDenied:
         tmp.unlink(missing_ok=True)
-        print("error: not allowed (no export right, or area outside the jurisdiction).",
-              file=sys.stderr)
+        print(f"error: {denied}", file=sys.stderr)
         return EXIT_INVALID
     tmp.replace(out)
     print(f"{out}: {n:,} rows")
     return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from cegah.cases.actions import do_export
+
+    return export_table(
+        args, lambda actor, out, fmt: do_export(actor, args.kind, out, fmt,
+                                                area_code=args.area),
+        "not allowed (no export right, or area outside the jurisdiction).")
 
 
 def cmd_delete(args) -> int:

@@ -105,32 +105,10 @@ def cmd_activities_import(args) -> int:
 
 
 def _export(args, write) -> int:
-    """Write to ``OUT.part`` and rename, so a failed export leaves no half file."""
-    from django.core.exceptions import PermissionDenied
+    from cegah.cli import _actor, export_table
 
-    from cegah.cli import _actor, _area_exists
-    from cegah.lib.tabular import TableError, format_for
-
-    try:
-        fmt = format_for(args.out)
-    except TableError as exc:
-        print(f"error: --out {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.area and not _area_exists(args.area):
-        return EXIT_USAGE
-    actor = _actor(args)
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        n = write(actor, tmp, fmt)
-    except PermissionDenied:
-        tmp.unlink(missing_ok=True)
-        print(f"error: {_who(actor)} may not export these (a manager's right).",
-              file=sys.stderr)
-        return EXIT_INVALID
-    tmp.replace(out)
-    print(f"{out}: {n:,} rows")
-    return EXIT_OK
+    return export_table(args, write,
+                        f"{_who(_actor(args))} may not export these (a manager's right).")
 
 
 def cmd_venues_export(args) -> int:

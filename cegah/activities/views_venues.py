@@ -13,8 +13,6 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -25,7 +23,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cegah import policy
 from cegah.activities.importing import ACTIVITY_COLUMNS, ImportResult, expected_header
@@ -37,7 +34,7 @@ from cegah.activities.venues import (
     do_import_venues,
 )
 from cegah.areas.models import subtree_q
-from cegah.lib.tabular import TableError, format_for
+from cegah.lib.uploads import TableUploadForm
 
 PAGE_SIZE = 100
 UPLOAD_MAX_AGE = 3600  # seconds a checked file may wait for "Import"
@@ -52,20 +49,7 @@ def _require(allowed: bool) -> None:
         raise Http404
 
 
-class UploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("File (CSV or XLSX)"))
-
-    def clean_file(self):
-        f = self.cleaned_data["file"]
-        try:
-            format_for(f.name)
-        except TableError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if f.size > settings.CEGAH_MAX_UPLOAD_MB * 1024 * 1024:
-            raise forms.ValidationError(
-                _("The file is larger than %(mb)s MB; split it or use the command line.")
-                % {"mb": settings.CEGAH_MAX_UPLOAD_MB})
-        return f
+UploadForm = TableUploadForm
 
 
 # --- venues ----------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from cegah import policy
 from cegah.areas.models import Level, subtree_q
 from cegah.cases.models import CaseCount, FactorValue, Population
+from cegah.lib.uploads import check_upload_size
 
 SEARCH_LIMIT = 50
 
@@ -100,10 +100,7 @@ class BoundaryUploadForm(forms.Form):
             raise forms.ValidationError(
                 _("Expected a .geojson, .json, .gpkg or .zip file (a Shapefile zipped with "
                   "its .shx, .dbf and .prj files)."))
-        if f.size > settings.CEGAH_MAX_UPLOAD_MB * 1024 * 1024:
-            raise forms.ValidationError(
-                _("The file is larger than %(mb)s MB; split it or use the command line.")
-                % {"mb": settings.CEGAH_MAX_UPLOAD_MB})
+        check_upload_size(f)
         return f
 
 
