@@ -59,6 +59,18 @@ def test_a_port_driver_puts_transit_monitoring_first(specs):
     assert "p3-officers-rptra" in [r.slug for r in rank(rptra, specs)]
 
 
+def test_a_named_factor_outranks_a_high_rate_in_a_rural_village(specs):
+    # The demo's Sambirejo (Jombang): a rural port village with a high rate, mostly
+    # sexual-abuse reports. Every high-risk area has a high rate; the port is what is
+    # particular to this one.
+    context = AreaContext(tier="high", level=4, is_urban=False,
+                          driver_kinds=frozenset({"factor:port", "reference_ratio"}),
+                          top_categories=("sexual_abuse",))
+    recs = recommend(context, specs, running=set())
+    assert recs[0].slug == "transit-monitoring"
+    assert "Reaches rural villages" in reasons_of(recs[1:], recs[1].slug)
+
+
 def test_pesantren_venues_bring_situational_prevention_in_boarding_schools(specs):
     context = AreaContext(tier="high", level=3, venue_types={"pesantren": 2})
     recs = recommend(context, specs, running=set())

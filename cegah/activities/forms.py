@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cegah import policy
@@ -236,7 +236,8 @@ class ActivityForm(forms.Form):
 class QuickActivityForm(forms.Form):
     """The phone form of a community police officer: one screen, under a minute."""
 
-    intervention = forms.ChoiceField(label=_("What"), required=False)
+    intervention = forms.ChoiceField(
+        label=pgettext_lazy("quick form: the intervention done", "What"), required=False)
     area = forms.ChoiceField(label=_("Where"), required=False)
     area_code = forms.CharField(
         label=_("Area code"), required=False, max_length=20,

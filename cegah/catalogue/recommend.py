@@ -31,6 +31,10 @@ from django.utils.translation import gettext_lazy
 from cegah.catalogue.vocab import DRIVER_LABELS
 
 W_DRIVER, W_CATEGORY, W_SETTING, W_RURAL, W_STRONG = 3.0, 1.5, 2.0, 1.0, 0.5
+# A named contextual factor (a port, an industrial zone) says most about what to do; a
+# high rate says little more than the tier, since nearly every high-risk area has one.
+W_FACTOR, W_RATE = 4.0, 1.5
+RATE_DRIVERS = frozenset({"parent_ratio", "reference_ratio"})
 _STRENGTH_ORDER = {"strong": 0, "moderate": 1, "emerging": 2, "practice": 3}
 # The venue type each catalogue setting is found at (cegah.activities.models.VENUE_SETTING,
 # kept here so this module needs no models).
@@ -181,7 +185,8 @@ def score(context: AreaContext, spec: InterventionSpec) -> Recommendation | None
         if kind.startswith("category:"):
             continue
         if kind in area_drivers:
-            points += W_DRIVER
+            points += (W_FACTOR if kind.startswith("factor:") else
+                       W_RATE if kind in RATE_DRIVERS else W_DRIVER)
             reasons.append(_driver_reason(
                 "high_low" if kind == "hotspot" and "hotspot" not in context.driver_kinds
                 else kind))
