@@ -140,12 +140,19 @@ def test_compiled_catalog_reads_back_like_the_po_file():
     po = polib.pofile(str(ID_PO))
     with (LOCALE_DIR / "id" / "LC_MESSAGES" / "django.mo").open("rb") as f:
         mo = gettext.GNUTranslations(f)
+    contexts = 0
     for entry in po.translated_entries():
         if entry.msgid_plural:
             for n in (1, 2, 5):
-                assert mo.ngettext(entry.msgid, entry.msgid_plural, n) == entry.msgstr_plural[0]
+                assert (mo.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n)
+                        if entry.msgctxt else
+                        mo.ngettext(entry.msgid, entry.msgid_plural, n)) == entry.msgstr_plural[0]
+        elif entry.msgctxt:  # the same words, translated differently where they are used
+            contexts += 1
+            assert mo.pgettext(entry.msgctxt, entry.msgid) == entry.msgstr
         else:
             assert mo.gettext(entry.msgid) == entry.msgstr
+    assert contexts >= 2
 
 
 def test_compiling_refuses_a_translation_that_loses_a_placeholder(tmp_path):
