@@ -329,8 +329,9 @@ def visible_activities(actor: Any) -> QuerySet:
     org = actor.organisation_id
     shared = Q(status=ActivityStatus.DONE) | Q(lead_organisation_id=org) | Q(partners__id=org)
     codes = jurisdiction_codes(actor) or []
-    if codes:  # one of its areas lies in the actor's jurisdiction
-        shared |= subtree_q(codes, field="areas__code")
+    if codes:  # one of its areas lies in the actor's jurisdiction, or contains part of it
+        above = {c.rsplit(".", k)[0] for c in codes for k in range(1, c.count(".") + 1)}
+        shared |= subtree_q(codes, field="areas__code") | Q(areas__code__in=sorted(above))
     ids = Activity.objects.filter(shared).values("pk")
     return Activity.objects.filter(pk__in=ids)
 
@@ -349,7 +350,9 @@ def takes_part_in(actor: Any, activity) -> bool:
     org = _organisation_id(actor)
     if org is None:
         return False
-    return activity.lead_organisation_id == org or activity.partners.filter(pk=org).exists()
+    # Through the (usually prefetched) partners: lists and exports ask for every row.
+    return activity.lead_organisation_id == org or any(
+        p.pk == org for p in activity.partners.all())
 
 
 def can_view_activity_details(actor: Any, activity) -> bool:

@@ -435,3 +435,110 @@ def test_attachments_are_downloaded_only_by_the_organisations_taking_part(
     assert list(Attachment.objects.values_list("filename", flat=True)) == ["plan.docx"]
     assert AuditEvent.objects.filter(object_type="activity_attachment",
                                      action="delete").exists()
+
+
+# --- review fixes ----------------------------------------------------------------------
+
+def test_the_quick_form_opens_on_the_area_it_was_opened_for(alice, catalogue):
+    do_record_activity(alice, base_data(areas=[OTHER_VILLAGE]))
+    client = client_for(alice, "en")
+    # The area page's "Record an activity" opens the form for its area.
+    form = client.get("/activities/quick/", {"area": VILLAGE}).context["form"]
+    assert form["area_code"].value() == VILLAGE and not form["area"].value()
+    form = client.get("/activities/quick/", {"area": OTHER_VILLAGE}).context["form"]
+    assert form["area"].value() == OTHER_VILLAGE and not form["area_code"].value()
+    # Not an area outside the jurisdiction, nor an unknown code: the usual default then.
+    for code in (MANADO_VILLAGE, "31.74.99.9999", "<script>"):
+        form = client.get("/activities/quick/", {"area": code}).context["form"]
+        assert form["area"].value() == OTHER_VILLAGE and not form["area_code"].value()
+    # Saving the pre-filled form records the activity there.
+    client.post("/activities/quick/", quick_post(area="", area_code=VILLAGE))
+    assert [a.code for a in Activity.objects.latest("pk").areas.all()] == [VILLAGE]
+    # The full form too.
+    full = client.get("/activities/new/", {"area": VILLAGE}).context["form"]
+    assert full["areas"].value() == VILLAGE
+
+
+def test_the_quick_form_offers_only_areas_the_officer_may_still_record_in(
+        alice, charlie, catalogue):
+    # Recorded by charlie before he moved to the NGO in Manado: no longer his to record in.
+    old = Activity.objects.create(title="Before the move", lead_organisation=alice.organisation,
+                                  starts_on=today(), audience="adolescents", created_by=charlie)
+    old.areas.set([VILLAGE])
+    form = client_for(charlie, "en").get("/activities/quick/").context["form"]
+    assert VILLAGE not in dict(form.fields["area"].choices)
+    assert not form.has_recent_areas and not form["area"].value()
+
+
+@pytest.mark.parametrize("field", ["notes", "materials", "title", "external_id"])
+def test_free_text_holding_an_id_number_is_refused(alice, catalogue, field):
+    _cleaned, errors = clean_activity(alice, base_data(**{field: "NIK 3174012345678901"}))
+    assert "national ID number" in " ".join(errors[field])
+    _cleaned, errors = clean_activity(alice, base_data(outcomes={"3174012345678901": 1}))
+    assert "national ID number" in " ".join(errors["outcomes"])
+    # A long reference that is not an ID number passes.
+    _cleaned, errors = clean_activity(alice, base_data(notes="Leaflet 2024-000123, 40 pages"))
+    assert not errors
+
+
+def test_the_quick_form_refuses_an_id_number_in_the_note_and_warns_against_names(
+        alice, catalogue):
+    client = client_for(alice, "en")
+    page = client.get("/activities/quick/").content.decode()
+    assert 'id="quick-notes-help"' in page and "No personal data" in page
+    response = client.post("/activities/quick/", quick_post(notes="anak 3174012345678901"))
+    assert "national ID number" in " ".join(errors_of(response)["notes"])
+    assert not Activity.objects.exists()
+    full = client.get("/activities/new/").content.decode()
+    assert full.count("No personal data") >= 2  # materials and notes
+    activity = do_record_activity(alice, base_data())
+    detail = client.get(f"/activities/{activity.pk}/").content.decode()
+    assert 'id="attachment-help"' in detail and "no photos in which a child" in detail
+
+
+def test_an_attachment_is_served_with_the_type_its_extension_allows(alice, catalogue):
+    activity = do_record_activity(alice, base_data())
+    # A row written some other way with a dangerous type is still served as its extension.
+    stored = Attachment.objects.create(activity=activity, filename="report.pdf",
+                                       content_type="text/html", size=len(PDF), sha256="-",
+                                       content=PDF)
+    response = client_for(alice).get(f"/activities/{activity.pk}/attachments/{stored.pk}/")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"].startswith("attachment;")
+    stored.filename = "page.html"
+    stored.save()
+    response = client_for(alice).get(f"/activities/{activity.pk}/attachments/{stored.pk}/")
+    assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_the_list_page_makes_a_fixed_number_of_queries(
+        alice, charlie, catalogue, django_assert_max_num_queries):
+    from cegah.activities.actions import ActivityCleaner, write_activity
+
+    cleaner = ActivityCleaner(alice)
+    for i in range(50):
+        cleaned, errors = clean_activity(alice, base_data(
+            title=f"Talk {i}", areas=[VILLAGE, OTHER_VILLAGE],
+            partners=[charlie.organisation_id] if i % 2 else []), cleaner=cleaner)
+        assert not errors
+        write_activity(alice, cleaned)
+    for user in (alice, charlie):
+        client = client_for(user, "en")
+        client.get("/activities/")  # the session and the user, once
+        with django_assert_max_num_queries(15):
+            page = client.get("/activities/", {"area": "31.74.01"})
+        assert page.status_code == 200 and len(page.context["page"].object_list) == 50
+        # Two areas each: still 50 activities, listed once.
+        assert page.context["page"].paginator.count == 50
+
+
+def test_a_cancellation_reason_holding_an_id_number_is_refused(alice, catalogue):
+    planned = do_record_activity(alice, base_data(status="planned", girls_12_17=0,
+                                                  boys_12_17=0))
+    response = client_for(alice, "en").post(f"/activities/{planned.pk}/cancel/",
+                                             {"reason": "anak NIK 3174012345678901 sakit"},
+                                             follow=True)
+    assert "national ID number" in response.content.decode()
+    planned.refresh_from_db()
+    assert planned.status == "planned" and "3174012345678901" not in planned.notes

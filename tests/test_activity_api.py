@@ -192,3 +192,64 @@ def test_the_schema_documents_the_endpoints(alice):
             "page_size"} <= names
     out = schema["components"]["schemas"]["ActivityOut"]["properties"]
     assert {"cost", "notes", "outcomes", "officers", "details", "reach"} <= set(out)
+
+
+def test_post_refuses_an_id_number_in_free_text(recorded, alice):
+    status, body = post(client_for(alice), {**NEW, "reference": "N-1",
+                                            "notes": "korban NIK 3174012345678901"})
+    assert status == 422
+    assert {e["loc"][-1] for e in body["detail"]} == {"notes"}
+    assert "national ID number" in body["detail"][0]["msg"]
+    assert not Activity.objects.filter(external_id="N-1").exists()
+
+
+def _fifty(alice, charlie):
+    from cegah.activities.actions import ActivityCleaner, clean_activity, write_activity
+
+    make_intervention()
+    cleaner = ActivityCleaner(alice)
+    for i in range(50):
+        cleaned, errors = clean_activity(alice, {
+            "title": f"Talk {i}", "intervention": SLUG, "areas": [TEBET, "31.74.01.1002"],
+            "starts_on": dt.date(2025, 1, 1) + dt.timedelta(days=i), "audience": "adolescents",
+            "girls_12_17": 3, "partners": [charlie.organisation_id] if i % 2 else [],
+            "officers": [alice.pk], "cost": 1000}, cleaner=cleaner)
+        assert not errors, errors
+        write_activity(alice, cleaned)
+
+
+def test_the_list_makes_a_fixed_number_of_queries_for_the_lead(
+        alice, charlie, django_assert_max_num_queries):
+    _fifty(alice, charlie)
+    client = client_for(alice)
+    client.get(URL)  # the session and the user, once
+    with django_assert_max_num_queries(12):
+        status, body = get(client, URL, area="31.74.01")
+    assert status == 200 and body["count"] == 50 and len(body["items"]) == 50
+    assert all(i["details"] for i in body["items"])
+
+
+def test_the_list_makes_a_fixed_number_of_queries_for_others(
+        alice, charlie, org_jatim, operator, django_assert_max_num_queries):
+    from tests.conftest import make_user
+
+    _fifty(alice, charlie)
+    outsider = make_user(operator, "jatim", org_jatim, "manager")
+    for user, with_details in ((charlie, 25), (outsider, 0)):
+        client = client_for(user)
+        client.get(URL)
+        with django_assert_max_num_queries(12):
+            status, body = get(client, URL)
+        assert status == 200 and body["count"] == 50
+        assert sum(i["details"] for i in body["items"]) == with_details
+
+
+def test_a_page_past_the_last_is_empty(recorded, alice):
+    client = client_for(alice)
+    status, body = get(client, URL, page_size=2, page=3)
+    assert status == 200 and (body["count"], body["page"], body["pages"]) == (3, 3, 2)
+    assert body["items"] == []
+    status, body = get(client, URL, page_size=0, page=-4)  # clamped to page 1 of 1 each
+    assert status == 200 and body["page"] == 1 and len(body["items"]) == 1
+    status, body = get(client, f"{URL}/venues", page=9)
+    assert status == 200 and body["items"] == [] and body["count"] == 2

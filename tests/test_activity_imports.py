@@ -412,3 +412,46 @@ def test_the_export_download_is_for_managers(alice, bob, intervention):
     xlsx = client_for(alice).get(url, {"format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert client_for(alice).get(url, {"from": "soon"}).status_code == 404
+
+
+# --- review fixes ----------------------------------------------------------------------
+
+def _messages(result) -> list[str]:
+    return sorted(f"{p.column}: {p.message}" for p in result.problems)
+
+
+@pytest.mark.django_db
+def test_another_organisations_references_are_not_revealed(alice, charlie, intervention):
+    assert do_import_activities(charlie, csv_bytes(ACTIVITY_HEADER, [
+        row(reference="M-7", areas="71.71")]), "m.csv").applied
+    lead = charlie.organisation.name
+    used = do_import_activities(alice, csv_bytes(ACTIVITY_HEADER, [
+        row(reference="M-7", lead=lead)]), "probe.csv", dry_run=True)
+    unused = do_import_activities(alice, csv_bytes(ACTIVITY_HEADER, [
+        row(reference="M-8", lead=lead)]), "probe.csv", dry_run=True)
+    assert not used.ok and _messages(used) == _messages(unused)
+    assert Activity.objects.get(external_id="M-7").areas.get().code == "71.71"
+
+
+@pytest.mark.django_db
+def test_a_new_row_may_not_take_a_reference_cegah_uses_for_ids(alice, intervention):
+    result = do_import_activities(alice, csv_bytes(ACTIVITY_HEADER, [
+        row(reference="cegah-999999")]), "c.csv")
+    assert not result.ok and result.problems[0].column == "reference"
+    assert "cegah-999999" in result.problems[0].message
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.django_db
+def test_xlsx_exports_hold_formula_like_text_as_text(alice, intervention):
+    assert do_import_activities(alice, csv_bytes(ACTIVITY_HEADER, [
+        row(title='=HYPERLINK("http://x","klik")', materials="@SUM(A1)")]), "a.csv").applied
+    buf = io.BytesIO()
+    do_export_activities(alice, buf, "xlsx")
+    sheet = load_workbook(io.BytesIO(buf.getvalue())).worksheets[0]
+    header = [c.value for c in next(sheet.iter_rows())]
+    cells = list(sheet.iter_rows(min_row=2))[0]
+    title = cells[header.index("title")]
+    materials = cells[header.index("materials")]
+    assert title.data_type == "s" and title.value.startswith("'=")
+    assert materials.data_type == "s" and materials.value.startswith("'@")

@@ -163,3 +163,58 @@ def test_who_may_download_attachments(world, user, key, allowed):
     if user not in {"alice", "sysadmin", "anonymous"}:
         assert world["clients"][user].post(f"{url}remove/").status_code == 404
         assert activity.attachments.count() == 1
+
+
+def test_details_reach_nobody_else_through_any_path(world, alice, charlie, org_jaksel):
+    """Cost, notes, named officers, outcomes and files of an activity charlie's NGO does
+    not take part in: on no page, API answer or export of his. Materials are shared
+    (cegah.policy), on the page as in the API and the export."""
+    from cegah.activities.actions import activity_to_data, do_update_activity
+
+    alice.first_name, alice.last_name = "Officerfirst", "Officerlast"
+    alice.save()
+    done = world["done"]
+    data = activity_to_data(done)
+    data.update(notes="SECRETNOTE", cost="98765431", outcomes={"SECRETOUTCOME": 7},
+                officers=[alice.pk], officer_count=1, officer_hours=None,
+                materials="SHAREDLEAFLET")
+    do_update_activity(alice, done, data)
+    client = world["clients"]["charlie"]
+    secrets = ("SECRETNOTE", "98765431", "SECRETOUTCOME", "Officerfirst", "Officerlast",
+               alice.username, "sheet.pdf")
+    bodies = {
+        "list": client.get("/activities/").content.decode(),
+        "detail": client.get(f"/activities/{done.pk}/").content.decode(),
+        "api list": client.get("/api/v1/activities").content.decode(),
+        "api detail": client.get(f"/api/v1/activities/{done.pk}").content.decode(),
+        "area page": client.get("/areas/31.74.01/").content.decode(),
+        "export": client.get("/activities/export/", {"format": "csv"}).content.decode(),
+    }
+    for path, body in bodies.items():
+        assert not [s for s in secrets if s in body], path
+    assert "SHAREDLEAFLET" in bodies["detail"] and "SHAREDLEAFLET" in bodies["api detail"]
+    assert "SHAREDLEAFLET" in bodies["export"]
+    # Alice's unit sees them all.
+    mine = world["clients"]["alice"].get(f"/activities/{done.pk}/").content.decode()
+    assert all(s in mine for s in ("SECRETNOTE", "SECRETOUTCOME", "Officerfirst",
+                                   "sheet.pdf", "SHAREDLEAFLET"))
+
+
+def test_a_planned_activity_for_a_whole_region_shows_to_units_inside_it(
+        db, operator, org_jatim, org_manado):
+    from cegah import policy
+    from cegah.accounts.actions import do_save_organisation
+    from cegah.accounts.models import OrganisationType
+
+    make_intervention("school-talk", "School talk")
+    district_unit, _ = do_save_organisation(actor=operator, name="Polsek Tebet",
+                                            type=OrganisationType.POLICE,
+                                            jurisdiction=["31.74.09"])
+    officer = make_user(operator, "polsek", district_unit, Role.MANAGER)
+    outsider = make_user(operator, "manado", org_manado, Role.MANAGER)
+    campaign, _o, _n = write_activity(operator, {
+        "title": "South Jakarta campaign", "lead_organisation": org_jatim,
+        "status": "planned", "starts_on": timezone.localdate(), "audience": "parents",
+        "areas": [Area.objects.get(pk="31.74")]})
+    assert policy.visible_activities(officer).filter(pk=campaign.pk).exists()
+    assert not policy.visible_activities(outsider).filter(pk=campaign.pk).exists()

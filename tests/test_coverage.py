@@ -336,3 +336,56 @@ def test_it_shows_prevention_on_the_area_page(activities, alice, charlie, org_ja
     assert "Reached per 1,000 children" not in prevention
     assert 'id="area-record-activity"' not in prevention
     assert f'href="/activities/{activities["planned"].pk}/"' not in prevention
+
+
+# --- review fixes ----------------------------------------------------------------------
+
+def test_the_period_ends_on_todays_date_in_jakarta(monkeypatch):
+    # 18:30 UTC on New Year's Day is 01:30 on 2 January in Jakarta.
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 1, 1, 18, 30,
+                                                             tzinfo=dt.UTC))
+    p = period(12)
+    assert (p.start, p.end) == (dt.date(2025, 1, 2), dt.date(2026, 1, 2))
+
+
+def test_the_area_page_opens_the_forms_on_its_area(activities, alice, sysadmin):
+    from tests.test_risk_pages import section
+
+    prevention = section(client_for(alice, "en").get("/areas/31.74.01/").content.decode(),
+                         "area-prevention")
+    assert 'href="/activities/quick/?area=31.74.01"' in prevention
+    # A system admin belongs to no organisation: the full form, where they name the lead.
+    prevention = section(client_for(sysadmin, "en").get("/areas/31.74.01/").content.decode(),
+                         "area-prevention")
+    assert 'href="/activities/new/?area=31.74.01"' in prevention
+    assert client_for(sysadmin).get("/activities/new/?area=31.74.01").status_code == 200
+
+
+def test_area_counts_leave_out_planned_activities_and_count_joint_ones_once(
+        activities, alice, charlie, org_jaksel, org_manado):
+    today = timezone.localdate()
+    joint = activity(org_jaksel, list(TEBET), today, girls=10)
+    joint.partners.set([org_manado])
+    activity(org_jaksel, [TEBET[0]], today + dt.timedelta(days=5), status="planned")
+    tebet = Area.objects.get(pk="31.74.01")
+    for user in (alice, charlie):  # alice may see the planned one; it counts for neither
+        cover = area_coverage(user, tebet, as_of=today)
+        expected = list(Activity.objects.filter(
+            status="done", starts_on__gt=months_before(today, 12), starts_on__lte=today,
+            areas__code__startswith="31.74.01.").distinct())
+        assert cover.activities == len(expected)
+        assert cover.reached == sum(a.reached_total for a in expected)
+
+
+def test_the_gap_list_takes_a_fixed_number_of_queries(
+        tiers, alice, charlie, org_jaksel, django_assert_max_num_queries):
+    for k in range(30):  # more activities, in many villages: no more queries
+        activity(org_jaksel, ["31.74.04.1001", "31.74.07.1001"], dt.date(2026, 1, 1 + k))
+    regency = Area.objects.get(code="31.74")
+    for user in (alice, charlie):
+        user.organisation  # noqa: B018 - loaded once per request anyway
+        with django_assert_max_num_queries(12):
+            gaps = gap_list(user, regency, level=3, months=12, as_of=AS_OF)
+        assert gaps.considered == 6
+        with django_assert_max_num_queries(12):
+            gap_list(user, regency, level=4, months=12, as_of=AS_OF)

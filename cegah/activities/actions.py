@@ -18,12 +18,13 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cegah import policy
 from cegah.activities.models import (
@@ -38,6 +39,12 @@ from cegah.activities.models import (
     Venue,
 )
 from cegah.audit.actions import record_event
+from cegah.lib.cells import NIK
+
+if TYPE_CHECKING:
+    from cegah.accounts.models import Organisation, User
+    from cegah.areas.models import Area
+    from cegah.catalogue.models import Intervention
 
 REACH = tuple(field for field, _sex, _age in REACH_FIELDS)
 # Every key clean_activity() understands (the model's field names).
@@ -56,6 +63,9 @@ EARLIEST_DATE = dt.date(2000, 1, 1)
 TEXT_LIMITS = {"title": 200, "materials": 5000, "notes": 5000, "external_id": 100}
 
 Errors = dict[str, list[str]]
+PERSONAL_DATA_MESSAGE = gettext_noop(
+    "this holds a 16-digit number that looks like a national ID number (NIK); record no "
+    "personal data about anyone: no names, ID numbers, addresses or birth dates")
 
 
 # --- parsing plain values ----------------------------------------------------------------
@@ -243,17 +253,17 @@ class ActivityCleaner:
         self._in_jurisdiction: dict[str, bool] = {}
 
     # look-ups (None when unknown)
-    def area(self, code: str):
+    def area(self, code: str) -> Area | None:
         if code not in self._areas:
             self._areas[code] = self._Area.objects.filter(pk=code).first()
         return self._areas[code]
 
-    def intervention(self, slug: str):
+    def intervention(self, slug: str) -> Intervention | None:
         if slug not in self._interventions:
             self._interventions[slug] = self._Intervention.objects.filter(slug=slug).first()
         return self._interventions[slug]
 
-    def organisation(self, key: str):
+    def organisation(self, key: str) -> Organisation | None:
         """An active organisation by id, name or short name."""
         if key not in self._orgs:
             orgs = self._Org.objects.filter(is_active=True)
@@ -263,13 +273,13 @@ class ActivityCleaner:
             self._orgs[key] = found
         return self._orgs[key]
 
-    def venue(self, key: str):
+    def venue(self, key: str) -> Venue | None:
         if key not in self._venues:
             self._venues[key] = (Venue.objects.select_related("area").filter(pk=int(key)).first()
                                  if key.isdigit() else None)
         return self._venues[key]
 
-    def members(self, organisation) -> dict[str, Any]:
+    def members(self, organisation: Organisation) -> dict[str, User]:
         """Active users of the organisation by id (as text) and by username."""
         if organisation.pk not in self._members:
             users = list(self._User.objects.filter(organisation=organisation, is_active=True))
@@ -460,6 +470,15 @@ class ActivityCleaner:
                     % {"n": limit, "got": len(value)})
             cleaned[field] = value[:limit]
         cleaned["outcomes"] = _outcomes(errors, data.get("outcomes"))
+        # No personal data: free text that holds an ID number is refused, whether it came
+        # from a form, the quick form, a file or the API (names cannot be detected; the
+        # forms warn against them).
+        for field in ("title", "materials", "notes", "external_id", "outcomes"):
+            value = cleaned[field]
+            texts = ([str(v) for pair in value.items() for v in pair]
+                     if isinstance(value, dict) else [value])
+            if any(NIK.search(t) for t in texts):
+                err(field, _(PERSONAL_DATA_MESSAGE))
         cleaned["is_synthetic"] = _bool(data.get("is_synthetic"))
 
         if not cleaned["title"] and intervention is not None and areas:
@@ -637,6 +656,8 @@ def do_cancel_activity(actor: Any, activity: Activity, reason: str = "") -> Acti
         raise ValidationError({"status": [_("only a planned activity can be cancelled; "
                                             "correct or delete a record made in error")]})
     reason = _text(reason)[:500]
+    if NIK.search(reason):  # the reason goes into the notes: no personal data there either
+        raise ValidationError({"reason": [_(PERSONAL_DATA_MESSAGE)]})
     with transaction.atomic():
         activity.status = ActivityStatus.CANCELLED
         fields = ["status", "updated_at"]

@@ -13,12 +13,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from cegah import policy
 from cegah.activities.models import REACH_FIELDS, Activity, ActivityStatus, VenueType
+from cegah.activities.queries import filter_activities
 from cegah.areas.models import subtree_q
 
 router = Router(tags=["activities"])
@@ -181,12 +182,15 @@ class MessageOut(Schema):
 
 # --- helpers ---------------------------------------------------------------------------
 
-def _page(qs, page: int, page_size: int) -> tuple[int, int, int, list]:
+def _page(qs: QuerySet, page: int, page_size: int) -> tuple[int, int, int, list]:
+    """``(count, page, pages, items)``. A page past the last is empty (not the last page
+    again), so a client reading pages until one comes back empty stops."""
     size = max(1, min(page_size, MAX_PAGE_SIZE))
     count = qs.count()
     pages = max(1, -(-count // size))
-    page = max(1, min(page, pages))
-    return count, page, pages, list(qs[(page - 1) * size: page * size])
+    page = max(1, page)
+    items = list(qs[(page - 1) * size: page * size]) if page <= pages else []
+    return count, page, pages, items
 
 
 def _org(org) -> dict[str, Any]:
@@ -235,7 +239,7 @@ def _with_related(qs):
 
 @router.get("/venues", response=VenueListOut,
             summary="Venues (schools, pesantren, RPTRA, ports, ...) by area and type")
-def venues(request: HttpRequest, q: Query[VenueQuery]):
+def venues(request: HttpRequest, q: Query[VenueQuery]) -> dict[str, Any]:
     actor = request.user
     qs = policy.visible_venues(actor).select_related("area")
     if q.area:
@@ -252,27 +256,15 @@ def venues(request: HttpRequest, q: Query[VenueQuery]):
 
 @router.get("", response=ActivityListOut,
             summary="Prevention activities the caller may see, newest first")
-def activities(request: HttpRequest, q: Query[ActivityQuery]):
+def activities(request: HttpRequest, q: Query[ActivityQuery]) -> dict[str, Any]:
     actor = request.user
-    qs = policy.visible_activities(actor)
-    if q.area:
-        area = policy.access_area_by_code(actor, q.area)
-        qs = qs.filter(pk__in=Activity.objects.filter(
-            subtree_q([area.code], field="areas__code")).values("pk"))
-    if q.date_from:
-        qs = qs.filter(starts_on__gte=q.date_from)
-    if q.date_to:
-        qs = qs.filter(starts_on__lte=q.date_to)
-    if q.status:
-        if q.status not in ActivityStatus.values:
-            raise Http404
-        qs = qs.filter(status=q.status)
-    if q.organisation:
-        qs = qs.filter(pk__in=Activity.objects.filter(
-            Q(lead_organisation_id=q.organisation) | Q(partners__id=q.organisation))
-            .values("pk"))
-    if q.intervention:
-        qs = qs.filter(intervention__slug=q.intervention)
+    area = policy.access_area_by_code(actor, q.area) if q.area else None
+    if q.status and q.status not in ActivityStatus.values:
+        raise Http404
+    qs = filter_activities(
+        policy.visible_activities(actor), area_code=area.code if area else None,
+        organisation_id=q.organisation, intervention=q.intervention, status=q.status,
+        start=q.date_from, end=q.date_to)
     count, page, pages, items = _page(_with_related(qs).order_by("-starts_on", "-pk"),
                                       q.page, q.page_size)
     return {"count": count, "page": page, "pages": pages,
@@ -280,7 +272,7 @@ def activities(request: HttpRequest, q: Query[ActivityQuery]):
 
 
 @router.get("/{int:activity_id}", response=ActivityOut, summary="One activity")
-def activity(request: HttpRequest, activity_id: int):
+def activity(request: HttpRequest, activity_id: int) -> dict[str, Any]:
     actor = request.user
     found = policy.access_activity_by_id(actor, activity_id)
     return activity_out(actor, _with_related(Activity.objects.filter(pk=found.pk)).get())
@@ -306,7 +298,7 @@ def _cells(payload: ActivityIn) -> dict[str, str | None]:
 @router.post("", response={200: ActivityOut, 201: ActivityOut, 403: MessageOut,
                            422: ErrorsOut},
              summary="Record an activity (or update the one with the same reference)")
-def record_activity(request: HttpRequest, payload: ActivityIn):
+def record_activity(request: HttpRequest, payload: ActivityIn) -> Status:
     """Checked like a row of ``cegah activities import``: 422 lists the problems per
     field. Needs the right to record activities (data entry and up)."""
     from django.core.exceptions import PermissionDenied

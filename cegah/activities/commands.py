@@ -12,7 +12,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 _USER_HELP = "act with this user's rights (default: local operator)"
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the commands to the ``cegah`` parser (no Django imports here)."""
     venues = sub.add_parser("venues", help="venues: schools, pesantren, RPTRA, ports, ...")
     vsub = venues.add_subparsers(dest="venues_command", required=True, metavar="ACTION")
@@ -92,13 +92,13 @@ def _import(args, do_import, noun: str) -> int:
     return _report(path, result, noun, args.dry_run, started)
 
 
-def cmd_venues_import(args) -> int:
+def cmd_venues_import(args: argparse.Namespace) -> int:
     from cegah.activities.venues import do_import_venues
 
     return _import(args, do_import_venues, "venues")
 
 
-def cmd_activities_import(args) -> int:
+def cmd_activities_import(args: argparse.Namespace) -> int:
     from cegah.activities.importing import do_import_activities
 
     return _import(args, do_import_activities, "activities")
@@ -111,7 +111,7 @@ def _export(args, write) -> int:
                         f"{_who(_actor(args))} may not export these (a manager's right).")
 
 
-def cmd_venues_export(args) -> int:
+def cmd_venues_export(args: argparse.Namespace) -> int:
     from cegah.activities.venues import do_export_venues
 
     return _export(args, lambda actor, out, fmt: do_export_venues(

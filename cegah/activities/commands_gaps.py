@@ -26,7 +26,7 @@ def _months(value: str) -> int:
     return int(value)
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the command to the ``cegah`` parser (no Django imports here)."""
     s = sub.add_parser(
         "gaps", help="rank high- and moderate-risk areas with little or no recent prevention")
@@ -42,11 +42,13 @@ def add_parsers(sub) -> None:
     s.set_defaults(func=cmd_gaps)
 
 
-def cmd_gaps(args) -> int:
+def cmd_gaps(args: argparse.Namespace) -> int:
     from django.core.exceptions import PermissionDenied
+    from django.http import Http404
 
+    from cegah import policy
     from cegah.activities.coverage import do_export_gap_list, gap_list
-    from cegah.areas.models import Area, Level
+    from cegah.areas.models import Level
     from cegah.cli import _actor
     from cegah.lib.tabular import TableError, format_for
 
@@ -55,8 +57,10 @@ def cmd_gaps(args) -> int:
     except TableError as exc:
         print(f"error: --out {exc}", file=sys.stderr)
         return EXIT_USAGE
-    parent = Area.objects.filter(code=args.parent.strip()).defer("geometry").first()
-    if parent is None:
+    actor = _actor(args)
+    try:  # the policy answers "missing" for an area the actor may not see
+        parent = policy.access_area_by_code(actor, args.parent.strip())
+    except Http404:
         print(f"error: --parent: no area with code {args.parent!r}.", file=sys.stderr)
         return EXIT_USAGE
     level = Level.from_name(args.level) if args.level else parent.level + 1
@@ -64,7 +68,6 @@ def cmd_gaps(args) -> int:
         print(f"error: --level: expected a level below {parent.level_key} {parent.code} "
               f"(village, district or regency), got {args.level or 'none'}.", file=sys.stderr)
         return EXIT_USAGE
-    actor = _actor(args)
     gaps = gap_list(actor, parent, level=level, months=args.months, as_of=args.as_of)
     out = Path(args.out)
     tmp = out.with_name(out.name + ".part")

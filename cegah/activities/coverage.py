@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -68,7 +69,9 @@ def months_before(day: dt.date, months: int) -> dt.date:
 def period(months: int = DEFAULT_MONTHS, as_of: dt.date | None = None) -> Period:
     if months < 1:
         raise ValueError(f"months: expected 1 or more, got {months}")
-    end = as_of or dt.date.today()
+    # "Today" in Cegah's time zone (Asia/Jakarta): at 01:00 WIB the server's UTC date is
+    # still yesterday, and an activity recorded this morning would fall outside.
+    end = as_of or timezone.localdate()
     return Period(months_before(end, months), end, months)
 
 
@@ -445,7 +448,7 @@ def gap_table(gaps: GapList) -> list[list[Any]]:
     return rows
 
 
-def do_export_gap_list(actor: Any, gaps: GapList, out, fmt: str) -> int:
+def do_export_gap_list(actor: Any, gaps: GapList, out: Any, fmt: str) -> int:
     """Write the gap list to ``out`` (path or file) as CSV or XLSX and audit the export
     (object type ``gap_list``). Needs the export right."""
     from django.core.exceptions import PermissionDenied

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from cegah import policy
 from cegah.activities.importing import ACTIVITY_HEADER, DETAIL_COLUMNS, LIST_SEPARATOR
 from cegah.activities.models import REACH_FIELDS
-from cegah.areas.models import subtree_q
+from cegah.activities.queries import filter_activities
 from cegah.audit.actions import record_event
 
 
@@ -31,17 +31,8 @@ def filtered_activities(
 ) -> QuerySet:
     """``visible_activities`` narrowed to an area's subtree (any of an activity's areas)
     and a date range (inclusive)."""
-    qs = policy.visible_activities(actor)
-    if area_code:
-        from cegah.activities.models import Activity
-
-        ids = Activity.objects.filter(subtree_q([area_code], field="areas__code")).values("pk")
-        qs = qs.filter(pk__in=ids)
-    if start:
-        qs = qs.filter(starts_on__gte=start)
-    if end:
-        qs = qs.filter(starts_on__lte=end)
-    return qs
+    return filter_activities(policy.visible_activities(actor), area_code=area_code,
+                             start=start, end=end)
 
 
 def _number(value: Decimal | None) -> Any:
@@ -50,7 +41,7 @@ def _number(value: Decimal | None) -> Any:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def activity_row(activity, details: bool) -> list[Any]:
+def activity_row(activity: Any, details: bool) -> list[Any]:
     """One activity in the import's columns (``ACTIVITY_HEADER`` order)."""
     values: dict[str, Any] = {
         "reference": activity.external_id or f"cegah-{activity.pk}",
@@ -94,7 +85,7 @@ def export_rows(actor: Any, **filters: Any) -> Iterator[list[Any]]:
 
 
 def do_export_activities(
-    actor: Any, out, fmt: str, *, area_code: str | None = None,
+    actor: Any, out: Any, fmt: str, *, area_code: str | None = None,
     start: dt.date | None = None, end: dt.date | None = None,
 ) -> int:
     """Write the activities the actor may see to ``out`` (a path or file object) as CSV

@@ -24,6 +24,9 @@ from cegah.areas.models import subtree_q
 
 MAX_VENUE_CHOICES = 1000
 QUICK_DURATIONS = (30, 60, 90, 120)
+# Shown under every free-text field: Cegah holds no personal data about children.
+NO_PERSONAL_DATA = _("No personal data: never write the names, addresses, birth dates or "
+                     "ID numbers of children (or of anyone else).")
 QUICK_REACH = ("girls_12_17", "boys_12_17", "girls_under_12", "boys_under_12",
                "women_18_plus", "men_18_plus")
 
@@ -116,9 +119,11 @@ class ActivityForm(forms.Form):
                                     help_text=_("Empty: officers × duration."))
     cost = forms.CharField(label=_("Cost (IDR)"), required=False, widget=_number())
     materials = forms.CharField(label=_("Materials"), required=False,
-                                widget=forms.Textarea(attrs={"rows": 2}))
+                                widget=forms.Textarea(attrs={"rows": 2}),
+                                help_text=NO_PERSONAL_DATA)
     notes = forms.CharField(label=_("Notes"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 3}))
+                            widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text=NO_PERSONAL_DATA)
     external_id = forms.CharField(label=_("Your reference"), required=False, max_length=100)
 
     reach_fields = REACH
@@ -221,7 +226,7 @@ class ActivityForm(forms.Form):
             data["is_synthetic"] = self.instance.is_synthetic
         return data
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not self.errors:
             _cleaned, errors = clean_activity(self.actor, self.activity_data(),
@@ -229,7 +234,7 @@ class ActivityForm(forms.Form):
             _map_errors(self, errors, {"outcomes": "outcome_name_0"})
         return cleaned
 
-    def reach_rows(self):
+    def reach_rows(self) -> list[forms.BoundField]:
         return [self[f] for f in self.reach_fields]
 
 
@@ -259,24 +264,36 @@ class QuickActivityForm(forms.Form):
     women_18_plus = forms.CharField(label=_("Women"), required=False, widget=_number())
     men_18_plus = forms.CharField(label=_("Men"), required=False, widget=_number())
     notes = forms.CharField(label=_("Note (optional)"), required=False, max_length=5000,
-                            widget=forms.Textarea(attrs={"rows": 1}))
+                            widget=forms.Textarea(attrs={"rows": 1}),
+                            help_text=NO_PERSONAL_DATA)
     # One token per form shown: a second tap on Save (slow network) saves nothing twice.
     token = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
-    def __init__(self, actor: Any, *args, **kwargs):
+    def __init__(self, actor: Any, *args, area: str | None = None, **kwargs):
+        """``area``: the code of the area the form was opened for (the area page's
+        "Record an activity"); it is filled in if the actor may record there."""
         super().__init__(*args, **kwargs)
         self.actor = actor
         organisation = getattr(actor, "organisation", None)
         self.fields["intervention"].choices = _intervention_choices(organisation=organisation)
         self.fields["audience"].choices = _audience_choices()
-        recent = recent_areas(actor)
+        # Only areas the officer may still record in (an officer may have moved unit).
+        recent = [(code, name) for code, name in recent_areas(actor)
+                  if policy.can_record_activity_in(actor, code)]
         self.has_recent_areas = bool(recent)
         self.fields["area"].choices = [("", _("— another area: type its code —"))] + [
             (code, f"{name} ({code})") for code, name in recent]
         if not self.is_bound:
             self.fields["token"].initial = uuid.uuid4().hex
             self.fields["starts_on"].initial = timezone.localdate().isoformat()
-            if recent:
+            opened_for = recordable_area(actor, area)
+            if opened_for is not None and opened_for in dict(recent):
+                self.fields["area"].initial = opened_for
+            elif opened_for is not None:
+                # Typed in as a code: the list holds only areas recorded before.
+                self.fields["area"].initial = ""
+                self.fields["area_code"].initial = opened_for
+            elif recent:
                 self.fields["area"].initial = recent[0][0]
             last = (Activity.objects.filter(created_by=actor).order_by("-created_at", "-pk")
                     .values_list("audience", flat=True).first()) if actor.pk else None
@@ -300,7 +317,7 @@ class QuickActivityForm(forms.Form):
         })
         return data
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not self.errors:
             _cleaned, errors = clean_activity(self.actor, self.activity_data(),
@@ -311,12 +328,22 @@ class QuickActivityForm(forms.Form):
     def bands(self) -> list[str]:
         return [gettext("12-17"), gettext("under 12"), gettext("18+")]
 
-    def reach_grid(self):
+    def reach_grid(self) -> list[tuple[str, list[forms.BoundField]]]:
         """(label, [12-17, under 12, 18+ fields]) rows of the reach grid."""
         return [(gettext("Girls / women"),
                  [self["girls_12_17"], self["girls_under_12"], self["women_18_plus"]]),
                 (gettext("Boys / men"),
                  [self["boys_12_17"], self["boys_under_12"], self["men_18_plus"]])]
+
+
+def recordable_area(actor: Any, code: str | None) -> str | None:
+    """``code`` if it names an area where the actor may record activities, else None."""
+    from cegah.areas.models import Area
+
+    code = (code or "").strip()[:40]
+    if not code or not policy.can_record_activity_in(actor, code):
+        return None
+    return code if Area.objects.filter(pk=code).exists() else None
 
 
 def recent_areas(actor: Any, limit: int = 12) -> list[tuple[str, str]]:
@@ -335,8 +362,10 @@ def recent_areas(actor: Any, limit: int = 12) -> list[tuple[str, str]]:
 
 
 class AttachmentForm(forms.Form):
-    file = forms.FileField(label=_("Add a file (PDF, JPG, PNG, DOCX, XLSX or PPTX, at most "
-                                   "10 MB)"))
+    file = forms.FileField(
+        label=_("Add a file (PDF, JPG, PNG, DOCX, XLSX or PPTX, at most 10 MB)"),
+        help_text=_("No personal data: no attendance lists with names, and no photos in "
+                    "which a child can be recognised. Black out names before you scan."))
 
 
 class CancelForm(forms.Form):

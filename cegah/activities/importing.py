@@ -519,7 +519,7 @@ def _lead_for(cleaner, actor: Any, label: str):
         else None
 
 
-def find_existing(lead, reference: str):
+def find_existing(lead: Any, reference: str) -> Any:
     """The activity a reference names within the lead organisation: its own reference
     (``external_id``), or ``cegah-<id>``, as exports write for activities recorded
     without one."""
@@ -543,7 +543,7 @@ def _same(field: str, stored: Any, new: Any) -> bool:
     return stored == new
 
 
-def changed_fields(activity, cleaned: dict[str, Any]) -> list[str]:
+def changed_fields(activity: Any, cleaned: dict[str, Any]) -> list[str]:
     """The fields whose cleaned value differs from the stored activity."""
     return [f for f, value in cleaned.items() if not _same(f, getattr(activity, f), value)]
 
@@ -571,14 +571,23 @@ def check_activity(
     reference = text(cells.get("reference", "").strip(), 100) if "reference" in present else ""
     lead = _lead_for(cleaner, actor, cells.get("lead", "").strip() if "lead" in present else "")
     existing = find_existing(lead, reference) if lead is not None and reference else None
+    if existing is not None and not policy.can_edit_activity(actor, existing):
+        # Judged as a new row: another organisation's references are not revealed by a
+        # message of their own (the validator refuses the lead, or names the clash
+        # within one's own organisation).
+        existing = None
     base = activity_to_data(existing) if existing is not None else None
     data, problems = row_data(cells, present, base=base, venues=venues)
     if existing is None:
         data["external_id"] = reference
+        if _OWN_REFERENCE.match(reference):
+            # Exports name activities without a reference "cegah-<id>"; a new activity
+            # with such a reference would be exported under another's name.
+            problems.append(("reference", _(
+                "%(ref)s is how Cegah's exports name one of your activities, and you have "
+                "none you may change with that number; leave the reference empty or give "
+                "your own") % {"ref": _shown(reference, 40)}))
     cleaned, errors = clean_activity(actor, data, instance=existing, cleaner=cleaner)
-    if errors and existing is not None and "__all__" in errors:
-        errors = {"reference": [_("reference %(ref)s names an activity you may not change")
-                                % {"ref": _shown(reference, 40)}]}
     # A cell refused here is not handed on, so the validator would call it missing.
     refused = {column for column, _message in problems}
     problems = [*problems, *(p for p in _problems_of(errors) if p[0] not in refused)]

@@ -166,7 +166,7 @@ class Activity(models.Model):
     def __str__(self) -> str:
         return f"{self.starts_on} {self.title}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, **kwargs) -> None:
         self.reached_total = sum(getattr(self, f) or 0 for f, _s, _a in REACH_FIELDS)
         if "update_fields" in kwargs and kwargs["update_fields"] is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "reached_total"}

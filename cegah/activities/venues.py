@@ -285,7 +285,7 @@ def venue_rows(actor: Any, area_code: str | None = None,
                "" if v.longitude is None else v.longitude]
 
 
-def do_export_venues(actor: Any, out, fmt: str, area_code: str | None = None) -> int:
+def do_export_venues(actor: Any, out: Any, fmt: str, area_code: str | None = None) -> int:
     """Write the venues (public reference data) to ``out`` as CSV or XLSX; audited."""
     from cegah.lib.tabular import write_table
 

@@ -22,15 +22,23 @@ from django.views.decorators.http import require_POST
 
 from cegah import policy
 from cegah.activities import actions
-from cegah.activities.forms import ActivityForm, AttachmentForm, CancelForm, QuickActivityForm
+from cegah.activities.forms import (
+    ActivityForm,
+    AttachmentForm,
+    CancelForm,
+    QuickActivityForm,
+    recordable_area,
+)
 from cegah.activities.models import (
     ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
     REACH_FIELDS,
     Activity,
     ActivityStatus,
     Law,
     Topic,
 )
+from cegah.activities.queries import filter_activities
 from cegah.areas.models import Area, subtree_q
 
 PAGE_SIZE = 50
@@ -60,34 +68,31 @@ def activity_list(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     get = request.GET
-    activities = policy.visible_activities(user)
     filters = {k: get.get(k, "").strip() for k in
                ("area", "organisation", "intervention", "status", "from", "to")}
     problems: list[str] = []
+    area_code = None
     if filters["area"]:
-        area = Area.objects.filter(pk=filters["area"]).first()
+        area = policy.visible_areas(user).filter(pk=filters["area"]).first()
         if area is None:
             problems.append(_("No area with code %(code)s.") % {"code": filters["area"]})
-            activities = activities.none()
         else:
-            activities = activities.filter(pk__in=Activity.objects.filter(
-                subtree_q([area.code], field="areas__code")).values("pk"))
-    if filters["organisation"].isdigit():
-        org = int(filters["organisation"])
-        activities = activities.filter(pk__in=Activity.objects.filter(
-            Q(lead_organisation_id=org) | Q(partners__id=org)).values("pk"))
-    if filters["intervention"]:
-        activities = activities.filter(intervention__slug=filters["intervention"])
-    if filters["status"] in ActivityStatus.values:
-        activities = activities.filter(status=filters["status"])
-    for key, lookup in (("from", "starts_on__gte"), ("to", "starts_on__lte")):
-        if filters[key]:
-            day = _date_param(filters[key])
-            if day is None:
-                problems.append(_("Expected a date as YYYY-MM-DD, got %(value)s.")
-                                % {"value": filters[key]})
-            else:
-                activities = activities.filter(**{lookup: day})
+            area_code = area.code
+    days: dict[str, dt.date | None] = {}
+    for key in ("from", "to"):
+        days[key] = _date_param(filters[key])
+        if filters[key] and days[key] is None:
+            problems.append(_("Expected a date as YYYY-MM-DD, got %(value)s.")
+                            % {"value": filters[key]})
+    activities = filter_activities(
+        policy.visible_activities(user), area_code=area_code,
+        organisation_id=int(filters["organisation"]) if filters["organisation"].isdigit()
+        else None,
+        intervention=filters["intervention"] or None,
+        status=filters["status"] if filters["status"] in ActivityStatus.values else None,
+        start=days["from"], end=days["to"])
+    if filters["area"] and area_code is None:
+        activities = activities.none()
     activities = (activities.select_related("intervention", "lead_organisation")
                   .prefetch_related("areas", "partners").order_by("-starts_on", "-pk"))
     page = Paginator(activities, PAGE_SIZE).get_page(get.get("page"))
@@ -148,7 +153,9 @@ def _audience_label(code: str) -> str:
 def activity_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require(policy.can_record_activities(user))
-    form = ActivityForm(user, request.POST or None)
+    area = recordable_area(user, request.GET.get("area"))  # opened from an area page
+    form = ActivityForm(user, request.POST or None,
+                        initial={"areas": area} if area else None)
     if request.method == "POST" and form.is_valid():
         try:
             activity = actions.do_record_activity(user, form.activity_data())
@@ -190,7 +197,7 @@ def quick(request: HttpRequest) -> HttpResponse:
             "intervention").prefetch_related("areas").first()
         if saved is not None:
             return render(request, "activities/quick_form.html", {"saved": saved})
-    form = QuickActivityForm(user, request.POST or None)
+    form = QuickActivityForm(user, request.POST or None, area=request.GET.get("area"))
     token = request.POST.get("token", "")[:32]
     done = request.session.get(QUICK_TOKENS, {})
     if request.method == "POST" and token and token in done:
@@ -292,7 +299,11 @@ def _attachment(request: HttpRequest, pk: int, attachment_id: int):
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     """Always a download (never shown inline), only for the organisations taking part."""
     _activity, attachment = _attachment(request, pk, attachment_id)
-    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type)
+    # The type comes from the whitelist by the file's extension, never from what was
+    # stored or uploaded; anything else is an opaque download.
+    extension = attachment.filename.rpartition(".")[2].lower()
+    content_type = ATTACHMENT_TYPES.get(extension, "application/octet-stream")
+    response = HttpResponse(bytes(attachment.content), content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from cegah import policy
@@ -21,16 +21,9 @@ MONTH_CHOICES = (3, 6, 12, 24)
 LEVEL_CHOICES = (Level.REGENCY, Level.DISTRICT, Level.VILLAGE)
 
 
-def activities_url(suffix: str = "", name: str = "", args: tuple = (), **query: str) -> str:
-    """A URL of the activity registry (another helper's pages): by name when it exists,
-    else by its documented path."""
-    try:
-        url = reverse(name, args=args) if name else None
-    except NoReverseMatch:
-        url = None
-    if url is None:
-        url = reverse("coverage:gaps").rsplit("/coverage/", 1)[0] + "/activities/" + suffix
-    return url + ("?" + urlencode(query) if query else "")
+def activities_url(name: str, args: tuple = (), **query: str) -> str:
+    """A URL of the activity registry, with a query string if ``query`` is given."""
+    return reverse(name, args=args) + ("?" + urlencode(query) if query else "")
 
 
 def _default_parent(actor) -> str:
@@ -70,7 +63,7 @@ def gaps(request: HttpRequest) -> HttpResponse:
         result = gap_list(actor, parent, level=level, months=months, as_of=as_of)
         rows = [{"g": g,
                  "area_url": reverse("areas:detail", args=[g.code]),
-                 "activities_url": activities_url(name="activities:list", area=g.code)}
+                 "activities_url": activities_url("activities:list", area=g.code)}
                 for g in result.rows]
         context.update(parent=parent, gaps=result, rows=rows, level=level,
                        levels=[(lv.key, lv.label) for lv in levels],

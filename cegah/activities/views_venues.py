@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from cegah import policy
@@ -50,6 +51,22 @@ def _require(allowed: bool) -> None:
 
 
 UploadForm = TableUploadForm
+
+
+def _download(stem: str, area: str | None, fmt: str, write: Callable[[Any], int]
+              ) -> HttpResponse:
+    """A CSV (with a BOM, for Excel) or XLSX download of what ``write`` writes; the file
+    is named after ``stem``, the area (a code the policy checked) and today's date."""
+    buffer = io.StringIO() if fmt == "csv" else io.BytesIO()
+    write(buffer)
+    body = buffer.getvalue()
+    if fmt == "csv":
+        body = "\ufeff" + body
+    name = f"{stem}{'-' + area if area else ''}-{timezone.localdate().isoformat()}.{fmt}"
+    response = HttpResponse(body, content_type=_CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- venues ----------------------------------------------------------------------------
@@ -92,15 +109,8 @@ def venue_export(request: HttpRequest) -> HttpResponse:
     area = request.GET.get("area", "").strip() or None
     if area:
         policy.access_area_by_code(user, area)
-    buffer = io.StringIO() if fmt == "csv" else io.BytesIO()
-    do_export_venues(user, buffer, fmt, area_code=area)
-    body = buffer.getvalue()
-    if fmt == "csv":
-        body = "\ufeff" + body
-    name = f"cegah-venues{'-' + area if area else ''}-{timezone.localdate().isoformat()}.{fmt}"
-    response = HttpResponse(body, content_type=_CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _download("cegah-venues", area, fmt, lambda out: do_export_venues(
+        user, out, fmt, area_code=area))
 
 
 # --- two-step imports ------------------------------------------------------------------
@@ -223,13 +233,5 @@ def activity_export(request: HttpRequest) -> HttpResponse:
             days[key] = dt.date.fromisoformat(value) if value else None
         except ValueError:
             raise Http404 from None
-    buffer = io.StringIO() if fmt == "csv" else io.BytesIO()
-    do_export_activities(user, buffer, fmt, area_code=area, start=days["from"], end=days["to"])
-    body = buffer.getvalue()
-    if fmt == "csv":
-        body = "\ufeff" + body
-    name = (f"cegah-activities{'-' + area if area else ''}-"
-            f"{timezone.localdate().isoformat()}.{fmt}")
-    response = HttpResponse(body, content_type=_CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _download("cegah-activities", area, fmt, lambda out: do_export_activities(
+        user, out, fmt, area_code=area, start=days["from"], end=days["to"]))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from cegah import policy
 from cegah.activities.coverage import DEFAULT_MONTHS, area_coverage
@@ -16,7 +16,7 @@ LATEST = 5
 
 
 @register.inclusion_tag("activities/_area_prevention.html", takes_context=True)
-def area_prevention(context, area) -> dict[str, Any]:
+def area_prevention(context: template.Context, area: Any) -> dict[str, Any]:
     """Coverage of the last 12 months, the latest activities and the planned ones the
     actor may see, and the links to record one and to the gap list."""
     from cegah.activities.models import Activity, ActivityStatus
@@ -27,7 +27,7 @@ def area_prevention(context, area) -> dict[str, Any]:
     out: dict[str, Any] = {"area": area, "request": request, "shown": False}
     if actor is None or not policy.can_view_catalogue(actor):
         return out
-    today = dt.date.today()
+    today = timezone.localdate()  # Cegah's time zone, not the server's
     cover = area_coverage(actor, area, months=DEFAULT_MONTHS, as_of=today)
     mine = (policy.visible_activities(actor)
             .filter(pk__in=Activity.areas.through.objects.filter(
@@ -38,13 +38,17 @@ def area_prevention(context, area) -> dict[str, Any]:
     planned = list(mine.filter(status=ActivityStatus.PLANNED, starts_on__gte=today)
                    .order_by("starts_on", "id")[:LATEST])
     for a in [*latest, *planned]:
-        a.url = activities_url(f"{a.pk}/", name="activities:detail", args=(a.pk,))
+        a.url = activities_url("activities:detail", args=(a.pk,))
     out.update({
         "shown": True, "coverage": cover, "months": DEFAULT_MONTHS,
         "latest": latest, "planned": planned,
         "can_record": policy.can_record_activity_in(actor, area),
-        "record_url": activities_url("quick/", name="activities:quick", area=area.code),
-        "list_url": activities_url(name="activities:list", area=area.code),
+        # The quick form is for people of an organisation; a system admin names the lead
+        # organisation on the full form. Both open with this area filled in.
+        "record_url": activities_url(
+            "activities:quick" if getattr(actor, "organisation_id", None) else "activities:new",
+            area=area.code),
+        "list_url": activities_url("activities:list", area=area.code),
         "gaps_url": "" if area.level == Level.VILLAGE else _gaps_url(area.code),
     })
     return out
