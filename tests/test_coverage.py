@@ -389,3 +389,31 @@ def test_the_gap_list_takes_a_fixed_number_of_queries(
         assert gaps.considered == 6
         with django_assert_max_num_queries(12):
             gap_list(user, regency, level=4, months=12, as_of=AS_OF)
+
+
+def test_it_shows_alice_the_coverage_of_every_district(tiers, alice):
+    url = "/coverage/?parent=31.74&as_of=2026-10-31"
+    body = client_for(alice, "en").get(url).content.decode()
+    codes = re.findall(r'<tr id="cov-([\d.]+)"', body)
+    assert len(codes) == 10 and codes[:4] == ["31.74.01", "31.74.02", "31.74.04", "31.74.07"]
+    tebet = re.search(r'<tr id="cov-31.74.01".*?</tr>', body, re.S).group(0)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', tebet)
+    assert cells == ["1", "50", "10.0", "4"]  # activities, reached, per 1,000, officer-hours
+    assert "3 of 10 areas had prevention work in the period." in body
+    by_activities = client_for(alice, "en").get(url + "&sort=activities").content.decode()
+    assert re.findall(r'<tr id="cov-([\d.]+)"', by_activities)[0] == "31.74.05"  # 5 done
+    assert 'id="coverage-gaps-link"' in body
+
+
+def test_it_shows_charlie_coverage_without_rates(tiers, charlie):
+    body = client_for(charlie, "en").get("/coverage/?parent=31.74&as_of=2026-10-31"
+                                         ).content.decode()
+    assert len(re.findall(r'<tr id="cov-', body)) == 10
+    assert "Per 1,000 children" not in body and "10.0" not in body
+
+
+def test_the_coverage_page_checks_its_area(tiers, alice):
+    assert Client().get("/coverage/?parent=31.74").status_code == 302
+    assert client_for(alice, "en").get("/coverage/?parent=99.99").status_code == 404
+    village = client_for(alice, "en").get("/coverage/?parent=31.74.01.1001").content.decode()
+    assert "A village has no sub-areas" in village and 'id="coverage-table"' not in village
