@@ -129,6 +129,9 @@ def test_it_reports_bad_entries_by_number_slug_and_field():
     assert any(e.startswith("entry 5 (a): slug: expected a key used once") for e in errors)
     assert any(e.startswith("entry 6: expected an object") for e in errors)
     assert "entry 7 (e): citations: expected a list of texts, got 'one'" in errors
+    # "new" is the URL of the add form: an entry with that key could never be opened.
+    assert check_entries([entry(slug="new")]) == [
+        "entry 1 (new): slug: expected a key other than 'new' (a page of its own)"]
 
 
 def test_a_bad_list_changes_nothing(db, operator):

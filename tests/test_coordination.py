@@ -137,6 +137,22 @@ def test_charlie_invites_the_police_and_alice_accepts(alice, bob, charlie, org_j
     assert req.status == RequestStatus.ACCEPTED
 
 
+def test_the_answer_goes_to_the_requester_only_while_in_the_sending_organisation(
+        alice, charlie, org_manado, org_jatim, org_jaksel, operator):
+    erin = make_user(operator, "erin", org_manado, Role.DATA_ENTRY)
+    first = actions.do_send_request(erin, org_jaksel, "Speak at our session")
+    actions.do_answer_request(alice, first, accept=False)
+    assert sorted(Notification.objects.filter(kind="request_declined")
+                  .values_list("recipient__username", flat=True)) == ["charlie", "erin"]
+    second = actions.do_send_request(erin, org_jaksel, "Speak at our next session")
+    erin.organisation = org_jatim  # Erin moves to another organisation
+    erin.save()
+    actions.do_answer_request(alice, second, accept=True)
+    told = Notification.objects.filter(kind="request_accepted")
+    assert [n.recipient for n in told] == [charlie]
+    assert client_for(erin).get(f"/partners/requests/{second.pk}/").status_code == 404
+
+
 def test_declining_leaves_the_activity_as_it_was(alice, charlie, org_jaksel, school_session):
     req = send_from_charlie(charlie, org_jaksel, school_session)
     actions.do_answer_request(alice, req, accept=False, response="Not that week.")
@@ -159,6 +175,27 @@ def test_charlie_can_withdraw_his_request_but_alice_cannot(alice, bob, charlie, 
     post(client_for(alice), "request_answer", req.pk, data={"decision": "accept"})
     req.refresh_from_db()
     assert req.status == RequestStatus.WITHDRAWN
+
+
+def test_an_answered_request_can_be_neither_withdrawn_nor_answered_again(
+        alice, charlie, org_jaksel, school_session):
+    from django.core.exceptions import ValidationError
+
+    req = send_from_charlie(charlie, org_jaksel, activity=school_session)
+    stale = PartnerRequest.objects.get(pk=req.pk)  # read before the answer
+    actions.do_answer_request(alice, req, accept=True)
+    with pytest.raises(ValidationError):
+        actions.do_withdraw_request(charlie, stale)
+    with pytest.raises(ValidationError):
+        actions.do_answer_request(alice, stale, accept=False)
+    page = client_for(charlie, "en").get(f"/partners/requests/{req.pk}/").content
+    assert b'id="withdraw-form"' not in page
+    assert post(client_for(charlie), "request_withdraw", req.pk).status_code == 302
+    req.refresh_from_db()
+    assert req.status == RequestStatus.ACCEPTED
+    assert list(school_session.partners.all()) == [org_jaksel]  # added once
+    assert not Notification.objects.filter(kind__in=["request_withdrawn",
+                                                     "request_declined"]).exists()
 
 
 def test_requests_need_get_free_posts_with_csrf(alice, charlie, org_jaksel):
@@ -359,6 +396,31 @@ def test_planned_activities_show_only_to_those_the_policy_allows(alice, bob, cha
     assert b'class="badge joint"' in client_for(bob).get(url).content
 
 
+def test_no_coordination_page_shows_hidden_plans_or_detail_fields(
+        alice, charlie, dora, org_manado, org_jatim, manado_district):
+    """A planned joint activity in Manado: Alice (Jakarta) sees it on no page; and no
+    coordination page shows cost, notes, materials or outcomes, even to the lead."""
+    secret = make_activity(org_manado, [manado_district], status=ActivityStatus.PLANNED,
+                           starts_on=SOON, title="Planned joint session", partners=[org_jatim],
+                           cost=1234567, notes="NOTE-XYZ", materials="MATERIAL-XYZ",
+                           outcomes={"OUTCOME-XYZ": 1})
+    pages = ["/partners/", f"/partners/{org_manado.pk}/", f"/partners/{org_jatim.pk}/",
+             f"/partners/calendar/?month={MONTH(SOON)}", "/partners/calendar.ics",
+             f"/partners/calendar.ics?month={MONTH(SOON)}", "/partners/joint/"]
+    for page in pages:
+        seen = client_for(alice, "en").get(page).content.decode()
+        assert "Planned joint session" not in seen and f"activity-{secret.pk}@" not in seen, page
+        assert f'data-activity="{secret.pk}"' not in seen, page
+    for who in (charlie, dora):  # the lead and the partner see it, without the details
+        joint = client_for(who, "en").get("/partners/joint/").content.decode()
+        assert f'data-activity="{secret.pk}"' in joint
+        for page in pages:
+            seen = client_for(who, "en").get(page).content.decode()
+            for detail in ("1234567", "1,234,567", "1.234.567", "NOTE-XYZ", "MATERIAL-XYZ",
+                           "OUTCOME-XYZ"):
+                assert detail not in seen, (who, page, detail)
+
+
 def test_the_calendar_is_a_month_with_neighbours_and_filters(charlie, school_session,
                                                              org_manado, org_jaksel):
     client = client_for(charlie, "en")
@@ -378,6 +440,27 @@ def test_the_calendar_is_a_month_with_neighbours_and_filters(charlie, school_ses
     assert client.get("/partners/calendar/?area=99.99").status_code == 404
     assert client.get("/partners/calendar/?org=999999").status_code == 404
     assert client.get("/partners/calendar/?month=garbage").status_code == 200
+
+
+def test_the_calendar_month_runs_from_the_first_to_the_last_day(charlie, org_manado,
+                                                                 manado_district):
+    days = [datetime.date(2028, 1, 31), datetime.date(2028, 2, 1), datetime.date(2028, 2, 29),
+            datetime.date(2028, 3, 1), datetime.date(2027, 12, 31)]
+    acts = {d: make_activity(org_manado, [manado_district], starts_on=d, title=f"On {d}")
+            for d in days}
+    client = client_for(charlie, "en")
+
+    def shown(month: str) -> set[datetime.date]:
+        page = client.get(f"/partners/calendar/?month={month}").content.decode()
+        return {d for d, a in acts.items() if f'data-activity="{a.pk}"' in page}
+
+    assert shown("2028-02") == {datetime.date(2028, 2, 1), datetime.date(2028, 2, 29)}
+    assert shown("2028-01") == {datetime.date(2028, 1, 31)}
+    january = client.get("/partners/calendar/?month=2028-01").content.decode()
+    assert 'href="?month=2027-12"' in january and 'data-date="2028-01-31"' in january
+    assert shown("2027-12") == {datetime.date(2027, 12, 31)}
+    ics = _unfold(client.get("/partners/calendar.ics?month=2028-02").content.decode())
+    assert ics.count("BEGIN:VEVENT") == 2
 
 
 def _unfold(body: str) -> list[str]:
@@ -515,3 +598,55 @@ def test_every_page_renders_on_an_indonesian_client(alice, charlie, org_jaksel,
         assert response.status_code == 200, path
         assert b'name="viewport"' in response.content
     assert timezone.localdate()  # the calendar's "today" comes from settings.TIME_ZONE
+
+
+# --- query counts with realistic data ---------------------------------------------------
+
+@pytest.fixture
+def busy(operator, alice, charlie, org_jaksel, org_manado, body_safety):
+    """30 organisations, 100 activities (done, planned, cancelled; many joint) in South
+    Jakarta and Manado, and requests between them."""
+    from cegah.accounts.actions import do_save_organisation
+    from cegah.accounts.models import OrganisationType
+    from cegah.areas.models import Area
+
+    orgs = [org_jaksel, org_manado]
+    for n in range(28):
+        org, _ = do_save_organisation(actor=operator, name=f"Partner {n:02d}",
+                                      type=OrganisationType.NGO,
+                                      jurisdiction=["31.74" if n % 2 else "71.71"])
+        orgs.append(org)
+    places = list(Area.objects.filter(level=4).filter(
+        code__regex=r"^(31\.74|71\.71)\.").order_by("code")[:40])
+    statuses = [ActivityStatus.DONE, ActivityStatus.DONE, ActivityStatus.PLANNED,
+                ActivityStatus.CANCELLED]
+    for n in range(100):
+        make_activity(orgs[n % 30], [places[n % 40], places[(n * 7) % 40]],
+                      status=statuses[n % 4], title=f"Session {n}",
+                      starts_on=TODAY + datetime.timedelta(days=(n % 20) - 10),
+                      partners=[orgs[(n + 1) % 30], orgs[(n + 5) % 30]] if n % 3 else [],
+                      intervention=body_safety if n % 2 else None,
+                      start_time=datetime.time(9, 30) if n % 5 else None)
+    for n in range(15):
+        actions.do_send_request(charlie, org_jaksel, f"Request {n}")
+        actions.do_send_request(alice, orgs[n + 2], f"Ask {n}")
+    return orgs
+
+
+@pytest.mark.parametrize("path", [
+    "/partners/", "/partners/?area=31.74", "/partners/calendar/", "/partners/calendar.ics",
+    "/partners/joint/", "/partners/requests/", "/partners/notifications/",
+])
+def test_coordination_pages_ask_a_bounded_number_of_queries(
+        path, busy, alice, django_assert_max_num_queries):
+    client = client_for(alice, "en")
+    with django_assert_max_num_queries(20):
+        page = client.get(path)
+    assert page.status_code == 200
+
+
+def test_an_organisation_page_asks_a_bounded_number_of_queries(
+        busy, alice, django_assert_max_num_queries):
+    client = client_for(alice, "en")
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/partners/{busy[3].pk}/").status_code == 200

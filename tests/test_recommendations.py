@@ -83,6 +83,22 @@ def test_pesantren_venues_bring_situational_prevention_in_boarding_schools(specs
     assert "Addresses the pesantren (boarding schools) driver" in top.reasons
 
 
+def test_targeted_work_in_institutions_needs_an_institution_there(specs):
+    # The demo's Pulau Panggang (Jakarta): an urban kelurahan, high risk, mostly
+    # sexual-abuse reports, a hotspot, no school or pesantren recorded. Situational
+    # prevention in boarding schools has nothing there to work on.
+    context = AreaContext(tier="high", level=4, is_urban=True,
+                          driver_kinds=frozenset({"hotspot", "reference_ratio"}),
+                          top_categories=("sexual_abuse",))
+    assert "situational-prevention-institutions" not in [r.slug for r in rank(context, specs)]
+    with_school = AreaContext(tier="high", level=4, is_urban=True,
+                              driver_kinds=frozenset({"hotspot"}), venue_types={"school": 2})
+    assert "Fits the schools here (2)" in reasons_of(rank(with_school, specs),
+                                                    "situational-prevention-institutions")
+    # Primary prevention at school needs no recorded school: every area has schools.
+    assert "body-safety-education" in [r.slug for r in rank(context, specs)]
+
+
 def test_interventions_already_running_are_left_out(specs):
     context = AreaContext(tier="high", level=3, driver_kinds=frozenset({"factor:port"}),
                           venue_types={"port": 1})

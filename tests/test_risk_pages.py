@@ -441,3 +441,69 @@ def test_the_map_offers_downloads_to_those_who_may_export(scored_jaksel, alice, 
     body = client_for(bob, "en").get("/risk/?area=31.74").content.decode()
     assert "/risk/export/" not in body
     assert client_for(bob).get("/risk/export/table.csv?parent=31.74").status_code == 404
+
+
+def test_map_json_coverage_is_the_same_for_everyone_sharing_an_etag(with_boundaries, alice,
+                                                                    operator):
+    """map.json is cached per entitlement scope: its coverage must not depend on which
+    planned activities a user may see. Frank works in South Jakarta too, for another
+    organisation: he sees neither Alice's planned session nor, in map.json, any count
+    that includes it; both get the same document."""
+    import datetime as dt
+
+    from cegah.accounts.actions import do_save_organisation
+    from cegah.accounts.models import OrganisationType, Role
+    from cegah.activities.models import Activity, ActivityStatus
+    from tests.conftest import make_user
+
+    other, _ = do_save_organisation(actor=operator, name="LSM Jakarta Selatan",
+                                    type=OrganisationType.NGO, jurisdiction=["31.74"])
+    frank = make_user(operator, "frank", other, Role.MANAGER)
+    for status in (ActivityStatus.DONE, ActivityStatus.PLANNED, ActivityStatus.CANCELLED):
+        act = Activity.objects.create(
+            title=f"Session {status}", lead_organisation=alice.organisation, status=status,
+            starts_on=dt.date.today() - dt.timedelta(days=3), audience="children",
+            girls_12_17=40)
+        act.areas.set(["31.74.01.1001"])
+    first = client_for(alice).get("/risk/map.json?parent=31.74")
+    _clear_map_cache()
+    second = client_for(frank).get("/risk/map.json?parent=31.74")
+    assert first["ETag"] == second["ETag"]
+    props = {f["id"]: f["properties"] for f in first.json()["features"]}
+    assert (props["31.74.01"]["activities"], props["31.74.01"]["reached"]) == (1, 40)
+    assert first.content == second.content  # built afresh for Frank: the same numbers
+
+
+def _clear_map_cache() -> None:
+    from cegah.riskmap.views import MAP_DATA_CACHE
+
+    MAP_DATA_CACHE.clear()
+
+
+def test_the_area_pages_prevention_and_recommendations_ask_few_queries(
+        scored_jaksel, alice, org_manado, django_assert_max_num_queries):
+    """However many activities run in the area, its page asks a fixed number of queries
+    (the risk section, prevention and recommendations included)."""
+    import datetime as dt
+
+    from cegah.activities.models import Activity, ActivityStatus
+    from cegah.catalogue.models import Intervention
+
+    villages = list(Area.objects.filter(code__startswith="31.74.01.", level=4)
+                    .order_by("code").values_list("code", flat=True))
+    slugs = list(Intervention.objects.values_list("pk", flat=True)[:6])
+    statuses = [ActivityStatus.DONE, ActivityStatus.DONE, ActivityStatus.PLANNED]
+    for n in range(60):
+        act = Activity.objects.create(
+            title=f"Session {n}", lead_organisation=alice.organisation, status=statuses[n % 3],
+            starts_on=dt.date.today() - dt.timedelta(days=n * 5 - 30), audience="children",
+            intervention_id=slugs[n % len(slugs)], girls_12_17=10 + n)
+        act.areas.set([villages[n % len(villages)]])
+        act.partners.set([org_manado] if n % 4 == 0 else [])
+    client = client_for(alice, "en")
+    client.get("/areas/31.74.01/")  # warm the session and per-process caches
+    for code in ("31.74.01", villages[0]):
+        with django_assert_max_num_queries(40):
+            page = client.get(f"/areas/{code}/")
+        assert page.status_code == 200
+        assert 'id="area-recommendations"' in page.content.decode()

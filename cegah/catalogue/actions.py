@@ -104,14 +104,6 @@ def do_sync_catalogue(actor: Any, entries: Sequence[Any] | None = None,
     return plan.counts
 
 
-def load_file(actor: Any, path: str | Path, *, update: bool = False,
-              dry_run: bool = False) -> tuple[int, int, int]:
-    """``do_sync_catalogue`` on a JSON file (problems name the file's entries)."""
-    from cegah.catalogue.shipped import read_entries
-
-    return do_sync_catalogue(actor, read_entries(path), update=update, dry_run=dry_run)
-
-
 def do_save_intervention(actor: Any, intervention: Intervention | None,
                          data: dict[str, Any]) -> Intervention:
     """Create (``intervention`` None) or change an intervention from an admin's form.

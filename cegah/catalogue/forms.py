@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cegah.catalogue import vocab
+from cegah.catalogue.validation import RESERVED_SLUGS
 
 # Pairs shown side by side: (Indonesian field, English field, label).
 PAIRS = (
@@ -21,7 +22,6 @@ PAIRS = (
 CHOICE_LISTS = ("audiences", "settings", "drivers", "lead_types")
 _LIST_LABELS = {"audiences": _("Audiences"), "settings": _("Settings"),
                 "drivers": _("Risk drivers addressed"), "lead_types": _("Who usually leads")}
-RESERVED_SLUGS = frozenset({"new"})  # a URL of its own
 
 
 class InterventionForm(forms.Form):
@@ -91,11 +91,11 @@ class InterventionForm(forms.Form):
         """The cleaned data as catalogue entry fields."""
         return {k: v for k, v in self.cleaned_data.items() if k in self.fields}
 
-    def pairs(self):
+    def pairs(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
         """(label, Indonesian bound field, English bound field) for the template."""
         return [(label, self[a], self[b]) for a, b, label in PAIRS]
 
-    def choice_lists(self):
+    def choice_lists(self) -> list[forms.BoundField]:
         return [self[name] for name in CHOICE_LISTS]
 
     def add_action_errors(self, errors: list[str]) -> None:

@@ -14,8 +14,9 @@ prevention, low-risk ones universal primary prevention), reaching rural villages
 strong evidence (0.5). Some interventions need something to work on: secondary
 prevention a matching driver or setting, tertiary prevention a matching driver in a high-
 or moderate-risk area, and an intervention bound to one kind of place (an RPTRA, a port,
-a pesantren) such a place recorded in the area or its factor among the drivers. Without a
-risk result only primary prevention is recommended.
+a pesantren; for secondary prevention also a school) such a place recorded in the area or
+its factor among the drivers. Without a risk result only primary prevention is
+recommended.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ RURAL_SETTINGS = frozenset({"village"})
 # advised when one is recorded in the area, or a factor driver says one matters.
 VENUE_BOUND = frozenset({"rptra", "port", "airport", "bus_terminal", "tourism_site",
                          "pesantren", "institution"})
+# Schools are everywhere, so school programmes for everyone need no recorded school; but
+# targeted (secondary) work in schools and institutions targets places known to be there.
+SECONDARY_VENUE_BOUND = VENUE_BOUND | {"school"}
 
 SETTING_REASONS = {
     "school": gettext_lazy("Fits the schools here (%(n)s)"),
@@ -203,7 +207,8 @@ def score(context: AreaContext, spec: InterventionSpec) -> Recommendation | None
         points += W_SETTING
         reasons.append(str(SETTING_REASONS[s] % {"n": present[s]}))
     factor_hit = any(k.startswith("factor:") and k in area_drivers for k in spec.drivers)
-    if (spec.settings and set(spec.settings) <= VENUE_BOUND and not setting_hits
+    bound = SECONDARY_VENUE_BOUND if spec.level == "secondary" else VENUE_BOUND
+    if (spec.settings and set(spec.settings) <= bound and not setting_hits
             and not factor_hit and spec.level != "tertiary"):
         return None  # e.g. officers at an RPTRA where there is none
     if spec.level == "secondary" and not (driven or setting_hits):
@@ -240,7 +245,14 @@ def recommend(context: AreaContext, interventions: Sequence[InterventionSpec],
               running: set[str], limit: int = 5) -> list[Recommendation]:
     """The ``limit`` best interventions for the area, leaving out those in ``running``
     (done or planned there in the last 12 months)."""
-    return [r for r in rank(context, interventions) if r.slug not in running][:limit]
+    return split_running(rank(context, interventions), running)[0][:limit]
+
+
+def split_running(ranked: Sequence[Recommendation],
+                  running: set[str]) -> tuple[list[Recommendation], list[Recommendation]]:
+    """``ranked`` as (those not yet running in the area, those already running)."""
+    fresh = [r for r in ranked if r.slug not in running]
+    return fresh, [r for r in ranked if r.slug in running]
 
 
 # --- from the database -------------------------------------------------------------------
@@ -300,11 +312,13 @@ def build_context(actor: Any, area: Any, risk: dict[str, Any] | None = None) -> 
 def running_slugs(actor: Any, area: Any, today: dt.date | None = None) -> set[str]:
     """Interventions of activities done or planned in the area's subtree in the last 12
     months (and planned ahead), among the activities ``actor`` may see."""
+    from django.utils import timezone
+
     from cegah import policy
     from cegah.activities.models import ActivityStatus
     from cegah.areas.models import subtree_q
 
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     since = today - dt.timedelta(days=365 * RUNNING_MONTHS // 12)
     return set(
         policy.visible_activities(actor)
@@ -321,12 +335,9 @@ def area_recommendations(actor: Any, area: Any, risk: dict[str, Any] | None = No
 
     context = build_context(actor, area, risk)
     specs = [InterventionSpec.from_model(i) for i in Intervention.objects.filter(is_active=True)]
-    running = running_slugs(actor, area)
-    ranked = rank(context, specs)
-    return AreaRecommendations(
-        items=[r for r in ranked if r.slug not in running][:limit],
-        left_out=[r for r in ranked if r.slug in running],
-        context=context, has_risk=context.tier is not None)
+    fresh, left_out = split_running(rank(context, specs), running_slugs(actor, area))
+    return AreaRecommendations(items=fresh[:limit], left_out=left_out, context=context,
+                               has_risk=context.tier is not None)
 
 
 def recommendations_for(actor: Any, area: Any, risk: dict[str, Any] | None = None,

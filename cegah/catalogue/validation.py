@@ -15,6 +15,8 @@ from cegah.catalogue.shipped import CatalogueError
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 _MAX_LENGTH = {"slug": 80, "name_id": 200, "name_en": 200}
+# Keys that are URLs of their own (/interventions/new/): an entry there could not be opened.
+RESERVED_SLUGS = frozenset({"new"})
 
 
 def _got(value: Any) -> str:
@@ -45,6 +47,9 @@ def entry_errors(entry: Any, *, partial: bool = False) -> list[tuple[str, str]]:
             if not isinstance(value, str) or not _SLUG.match(value):
                 problems.append((field, "expected letters, digits, '-' or '_', "
                                         f"got {_got(value)}"))
+            elif value in RESERVED_SLUGS:
+                problems.append((field, f"expected a key other than {_got(value)} "
+                                        "(a page of its own)"))
         elif field in vocab.TEXT_FIELDS:
             if not isinstance(value, str):
                 problems.append((field, f"expected text, got {_got(value)}"))

@@ -4,12 +4,14 @@ for system admins the edit and create forms and (de)activation."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,12 +32,12 @@ def _require(allowed: bool) -> None:
         raise Http404
 
 
-def usage_counts(actor, today: dt.date | None = None) -> dict[int, int]:
+def usage_counts(actor: Any, today: dt.date | None = None) -> dict[int, int]:
     """Activities the actor may see that used each intervention in the last 12 months
     (not cancelled), by intervention id."""
     from cegah.activities.models import ActivityStatus
 
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     rows = (policy.visible_activities(actor)
             .filter(intervention__isnull=False, starts_on__gt=today - dt.timedelta(days=365),
                     starts_on__lte=today)
@@ -44,7 +46,7 @@ def usage_counts(actor, today: dt.date | None = None) -> dict[int, int]:
     return {row["intervention_id"]: row["n"] for row in rows}
 
 
-def _access(actor, slug: str) -> Intervention:
+def _access(actor: Any, slug: str) -> Intervention:
     _require(policy.can_view_catalogue(actor))
     # Interventions out of use stay readable: activities recorded with them link here.
     intervention = Intervention.objects.filter(slug=slug).first()

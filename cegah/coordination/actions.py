@@ -242,7 +242,11 @@ def do_answer_request(actor: Any, request: PartnerRequest, accept: bool,
                              new={"partners": sorted([*before, req.to_organisation_id])})
         recipients = [u for u in coordinators_of([req.from_organisation_id]) if u.pk != actor.pk]
         requester = req.requested_by
-        if requester is not None and requester.pk != actor.pk:
+        # The requester hears of it only while still in the (active) sending organisation:
+        # someone who moved elsewhere may no longer see the request the link opens.
+        if (requester is not None and requester.pk != actor.pk
+                and requester.organisation_id == req.from_organisation_id
+                and req.from_organisation.is_active):
             recipients.insert(0, requester)
         do_notify(recipients, "request_accepted" if accept else "request_declined",
                   _request_params(req), reverse("coordination:request_detail", args=[req.pk]))

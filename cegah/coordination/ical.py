@@ -8,7 +8,7 @@ needed), all-day events when no start time was recorded. Text values are escaped
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -103,7 +103,8 @@ def event_lines(activity: Activity, *, host: str, stamp: datetime.datetime,
 
 
 def build_calendar(activities: Iterable[Activity], *, host: str, name: str,
-                   stamp: datetime.datetime, url_for=None,
+                   stamp: datetime.datetime,
+                   url_for: Callable[[Activity], str] | None = None,
                    labels: dict[str, str] | None = None) -> str:
     """The whole feed as a string with CRLF line ends (encode as UTF-8)."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Cegah//Prevention calendar//EN",

@@ -7,6 +7,7 @@ Views parse input, ask ``cegah.policy``, call ``cegah.coordination.actions`` and
 
 from __future__ import annotations
 
+import calendar
 import datetime
 
 from django.contrib import messages
@@ -123,6 +124,12 @@ def _shift(year: int, month: int, by: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def _month_range(year: int, month: int) -> tuple[datetime.date, datetime.date]:
+    """The first and the last day of the month."""
+    return (datetime.date(year, month, 1),
+            datetime.date(year, month, calendar.monthrange(year, month)[1]))
+
+
 def _calendar_filters(request: HttpRequest) -> tuple[str | None, Organisation | None]:
     """The area and organisation filters; an unknown area or organisation is a 404."""
     user = request.user
@@ -144,8 +151,7 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
     _require(policy.can_view_catalogue(user))
     year, month = _month(request.GET.get("month"))
     code, org = _calendar_filters(request)
-    start = datetime.date(year, month, 1)
-    end = datetime.date.fromisoformat(_shift(year, month, 1) + "-01") - datetime.timedelta(days=1)
+    start, end = _month_range(year, month)
     acts = list(calendar_activities(user, start, end, area_code=code,
                                     org_id=org.pk if org else None)[:CALENDAR_LIMIT + 1])
     truncated = len(acts) > CALENDAR_LIMIT
@@ -172,10 +178,7 @@ def calendar_ics(request: HttpRequest) -> HttpResponse:
     _require(policy.can_view_catalogue(user))
     code, org = _calendar_filters(request)
     if request.GET.get("month"):
-        year, month = _month(request.GET.get("month"))
-        start = datetime.date(year, month, 1)
-        end = (datetime.date.fromisoformat(_shift(year, month, 1) + "-01")
-               - datetime.timedelta(days=1))
+        start, end = _month_range(*_month(request.GET.get("month")))
     else:
         today = timezone.localdate()
         start, end = today - datetime.timedelta(days=31), today + datetime.timedelta(days=366)

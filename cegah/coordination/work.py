@@ -51,6 +51,9 @@ def organisation_work(actor: Any, since: datetime.date,
     interventions (most frequent first) and the districts where (top few)."""
     acts = policy.visible_activities(actor).filter(status=ActivityStatus.DONE,
                                                    starts_on__gte=since)
+    if org_ids is not None:  # one organisation's page: only the activities it took part in
+        acts = acts.filter(pk__in=Activity.objects.filter(
+            Q(lead_organisation_id__in=org_ids) | Q(partners__id__in=org_ids)).values("pk"))
     rows = list(acts.values_list("pk", "lead_organisation_id", "intervention_id"))
     act_ids = acts.values("pk")
     orgs_of: dict[int, set[int]] = {pk: {lead} for pk, lead, _i in rows}

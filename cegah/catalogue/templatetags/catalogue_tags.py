@@ -1,12 +1,17 @@
-from django import template
+from typing import Any
 
+from django import template
+from django.template import Context
+
+from cegah.areas.models import Area
 from cegah.catalogue import vocab
 
 register = template.Library()
 
 
 @register.inclusion_tag("catalogue/_area_recommendations.html", takes_context=True)
-def area_recommendations(context, area, risk=None):
+def area_recommendations(context: Context, area: Area,
+                         risk: dict[str, Any] | None = None) -> dict[str, Any]:
     """The interventions recommended for an area, with reasons
     (:func:`cegah.catalogue.recommend.area_recommendations`)."""
     from cegah.catalogue.recommend import area_recommendations as recommend_for_area
