@@ -425,9 +425,11 @@ def access_request_by_id(actor: Any, request_id: int):
 
 
 def can_answer_request(actor: Any, partner_request) -> bool:
-    """The receiving organisation's managers and organisation admins accept or decline."""
+    """The receiving organisation's managers and organisation admins accept or decline,
+    while the sending organisation is active (accepting joins its activity)."""
     return (has_capability(actor, Capability.EXPORT_DATA)
-            and _organisation_id(actor) == partner_request.to_organisation_id)
+            and _organisation_id(actor) == partner_request.to_organisation_id
+            and partner_request.from_organisation.is_active)
 
 
 def can_withdraw_request(actor: Any, partner_request) -> bool:

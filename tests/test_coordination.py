@@ -378,6 +378,44 @@ def test_partners_added_to_an_activity_are_told(alice, bob, charlie, org_jaksel,
                                             organisations=[org_manado], actor=charlie) == 0
 
 
+def test_the_registry_tells_partners_when_added_moved_or_cancelled(alice, charlie,
+                                                                    org_manado):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cegah.activities import actions as registry
+    from tests.test_activities import base_data, make_intervention
+
+    make_intervention("school-talk", "School talk")
+    later = timezone.localdate() + dt.timedelta(days=20)
+    plan = registry.do_record_activity(alice, base_data(
+        status="planned", starts_on=later, girls_12_17=0, boys_12_17=0,
+        partners=[org_manado.pk]))
+    kinds = lambda: list(Notification.objects.filter(recipient=charlie)  # noqa: E731
+                         .order_by("id").values_list("kind", flat=True))
+    assert kinds() == ["activity_partner_added"]
+    assert not Notification.objects.filter(recipient=alice).exists()  # not the actor
+    data = registry.activity_to_data(plan)
+    registry.do_update_activity(alice, plan, {**data, "notes": "bring leaflets"})
+    assert kinds() == ["activity_partner_added"]  # nothing partners need to hear
+    registry.do_update_activity(alice, plan, {**data, "starts_on": later + dt.timedelta(1)})
+    assert kinds() == ["activity_partner_added", "activity_changed"]
+    registry.do_cancel_activity(alice, plan, "rain")
+    assert kinds() == ["activity_partner_added", "activity_changed", "activity_cancelled"]
+
+
+def test_a_request_from_a_deactivated_organisation_cannot_be_answered(
+        alice, charlie, org_jaksel, org_manado, school_session):
+    req = send_from_charlie(charlie, org_jaksel, school_session)
+    org_manado.is_active = False
+    org_manado.save()
+    assert post(client_for(alice), "request_answer", req.pk,
+                data={"decision": "accept"}).status_code == 404
+    req.refresh_from_db()
+    assert req.status == RequestStatus.OPEN and not school_session.partners.exists()
+
+
 # --- calendar --------------------------------------------------------------------------
 
 def test_planned_activities_show_only_to_those_the_policy_allows(alice, bob, charlie, dora,

@@ -606,6 +606,7 @@ def write_activity(actor: Any, cleaned: Mapping[str, Any], *, instance: Activity
         if field in cleaned:
             getattr(activity, field).set(cleaned[field])
     new = activity_to_data(activity)
+    _tell_partners(actor, activity, old, new)
     if audit:
         if created:
             record_event(actor=actor, action="create", object_type="activity",
@@ -618,6 +619,28 @@ def write_activity(actor: Any, cleaned: Mapping[str, Any], *, instance: Activity
                              old={k: old.get(k) for k in changed},
                              new={k: new[k] for k in changed})
     return activity, old, new
+
+
+# A change partners need to hear about: when, where and whether it happens.
+_NEWSWORTHY = ("title", "status", "starts_on", "start_time", "areas", "venue")
+
+
+def _tell_partners(actor: Any, activity: Activity, old: dict | None, new: dict) -> None:
+    """In-app notifications, in the same transaction: organisations just added as
+    partners are told they take part; partners already there hear of a new date, place or
+    status."""
+    from cegah.coordination.actions import notify_activity_partners
+
+    before = set(old["partners"]) if old else set()
+    added = sorted(set(new["partners"]) - before)
+    if added:
+        notify_activity_partners(activity, "activity_partner_added", organisations=added,
+                                 actor=actor)
+    staying = sorted(before & set(new["partners"]))
+    if old and staying and any(old.get(k) != new.get(k) for k in _NEWSWORTHY):
+        kind = ("activity_cancelled" if new["status"] == ActivityStatus.CANCELLED
+                else "activity_changed")
+        notify_activity_partners(activity, kind, organisations=staying, actor=actor)
 
 
 def do_record_activity(actor: Any, data: Mapping[str, Any]) -> Activity:
@@ -666,6 +689,9 @@ def do_cancel_activity(actor: Any, activity: Activity, reason: str = "") -> Acti
             activity.notes = f"{activity.notes}\n\n{note}".strip()
             fields.append("notes")
         activity.save(update_fields=fields)
+        from cegah.coordination.actions import notify_activity_partners
+
+        notify_activity_partners(activity, "activity_cancelled", actor=actor)
         record_event(actor=actor, action="cancel", object_type="activity",
                      object_key=str(activity.pk), old={"status": ActivityStatus.PLANNED},
                      new={"status": ActivityStatus.CANCELLED, "reason": reason})
