@@ -41,6 +41,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
         restore_session_data()
 
 
+@pytest.fixture(scope="module")
+def reference_data_restored(django_db_blocker):
+    """For modules of transactional tests (the browser tests), whose flushes empty the
+    database: the session's reference data are put back after the module."""
+    yield
+    with django_db_blocker.unblock():
+        restore_session_data()
+
+
 @pytest.fixture(autouse=True)
 def _tasks_are_recorded_not_run():
     """Imports queue risk runs; tests record the tasks instead of running them (a test

@@ -22,7 +22,7 @@ from cegah.accounts.models import OrganisationType, Role
 from cegah.areas.actions import do_load_areas
 from cegah.cases.actions import do_import
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, restore_session_data
+from tests.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -76,13 +76,8 @@ def open_page(playwright, live_server, device: str):
     return browser, page, errors, elsewhere
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_session_areas(django_db_blocker):
-    """Put back the session's reference data after the flushes of these transactional
-    tests."""
-    yield
-    with django_db_blocker.unblock():
-        restore_session_data()
+# These transactional tests flush the database: put the reference data back afterwards.
+pytestmark = pytest.mark.usefixtures("reference_data_restored")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cegah.activities.models import Activity
 from cegah.areas.actions import do_load_areas
 from cegah.catalogue.models import Intervention
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, restore_session_data
+from tests.conftest import PASSWORD
 from tests.test_browser import _launch_chromium, _no_horizontal_overflow, _shot
 
 VILLAGE = "31.74.01.1001"        # Tebet Timur: where alice recorded her last activity
@@ -31,13 +31,8 @@ TIMEOUT_MS = 15_000
 MIN_TAP_PX = 40
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_session_areas(django_db_blocker):
-    """Put back the session's reference data after the flushes of these transactional
-    tests."""
-    yield
-    with django_db_blocker.unblock():
-        restore_session_data()
+# These transactional tests flush the database: put the reference data back afterwards.
+pytestmark = pytest.mark.usefixtures("reference_data_restored")
 
 
 @pytest.fixture

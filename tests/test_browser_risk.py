@@ -18,19 +18,14 @@ from cegah.accounts.models import OrganisationType, Role
 from cegah.areas.actions import do_load_areas
 from cegah.areas.models import Area
 from cegah.policy import LocalOperator
-from tests.conftest import PASSWORD, restore_session_data
+from tests.conftest import PASSWORD
 from tests.test_browser import VIEWPORTS, _no_horizontal_overflow, _shot, open_page
 
 DISTRICT, VILLAGE = "31.74.01", "31.74.01.1001"  # Tebet, Tebet Timur
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_session_areas(django_db_blocker):
-    """Put back the session's reference data after the flushes of these transactional
-    tests."""
-    yield
-    with django_db_blocker.unblock():
-        restore_session_data()
+# These transactional tests flush the database: put the reference data back afterwards.
+pytestmark = pytest.mark.usefixtures("reference_data_restored")
 
 
 @pytest.fixture(autouse=True)
