@@ -51,6 +51,17 @@ def reference_data_restored(django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request leaves the language it
+    activated in the thread (as in Django), which would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_are_recorded_not_run():
     """Imports queue risk runs; tests record the tasks instead of running them (a test
     that wants the run computes it, or overrides TASKS itself)."""

@@ -199,7 +199,7 @@ def test_post_refuses_an_id_number_in_free_text(recorded, alice):
                                             "notes": "korban NIK 3174012345678901"})
     assert status == 422
     assert {e["loc"][-1] for e in body["detail"]} == {"notes"}
-    assert "national ID number" in body["detail"][0]["msg"]
+    assert "(NIK)" in body["detail"][0]["msg"]  # in the caller's language (Indonesian)
     assert not Activity.objects.filter(external_id="N-1").exists()
 
 
