@@ -51,12 +51,14 @@ def reference_data_restored(django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _default_language():
-    """Each test starts in the default language: a request leaves the language it
-    activated in the thread (as in Django), which would leak into the next test."""
+def _english_outside_requests():
+    """Each test starts in English, the language of the command line and of the
+    messages' source text: a request leaves the language it activated in the thread (as
+    in Django), which would otherwise leak into the next test. Pages are still
+    Indonesian by default: the language middleware activates a language per request."""
     from django.utils import translation
 
-    translation.activate(settings.LANGUAGE_CODE)
+    translation.activate("en")
     yield
     translation.deactivate()
 

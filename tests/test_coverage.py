@@ -93,7 +93,7 @@ def test_it_sums_activities_reach_and_hours_per_district(activities, alice,
     # The joint activity touches two villages of Tebet and counts once for Tebet.
     assert (tebet.activities, tebet.reached, tebet.officer_hours) == (1, 50, 4.0)
     assert tebet.reach_per_1000 == 10.0  # 50 of 2,000 + 3,000 children (2026, not 2027)
-    assert tebet.interventions == [("h4-test-school-session", "Sesi sekolah (uji)")]
+    assert tebet.interventions == [("h4-test-school-session", "School session (test)")]
     assert tebet.last_activity == dt.date(2026, 3, 1) and tebet.months_since_last == 7
     assert (setiabudi.activities, setiabudi.reached, setiabudi.officer_hours) == (1, 40, 2.5)
     assert setiabudi.reach_per_1000 == pytest.approx(13.3)  # 2025: the latest year up to 2026
