@@ -207,3 +207,35 @@ def test_the_list_detail_and_full_form_fit_a_phone(live_server, officer):
         _shot(page, "phone-activities-6-full-form")
         assert errors == []
         browser.close()
+
+
+PREVENTION_PAGES = (
+    "/catalogue/", "/catalogue/transit-monitoring/", "/coverage/?parent=31.74",
+    "/coverage/gaps/?parent=31.74", "/partners/", "/partners/calendar/", "/partners/joint/",
+    "/partners/requests/", "/partners/notifications/", "/venues/", f"/areas/{VILLAGE}/",
+)
+
+
+def test_the_prevention_pages_fit_a_phone(live_server, officer):
+    """The catalogue (long Indonesian labels), coverage, gaps and coordination pages are
+    no wider than a 360-px phone."""
+    from playwright.sync_api import sync_playwright
+
+    from cegah.catalogue.shipped import install_missing
+
+    install_missing(Intervention)  # gone if an earlier test of this module flushed it
+    with sync_playwright() as playwright:
+        browser, page, errors = _open_phone(playwright, live_server)
+        page.goto("/accounts/login/?next=/activities/")
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", PASSWORD)
+        page.locator("main button[type=submit]").tap()
+        page.wait_for_url(f"{live_server.url}/activities/")
+        page.wait_for_load_state("load")
+        for url in PREVENTION_PAGES:
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            page.wait_for_load_state("load")
+            _no_horizontal_overflow(page)
+        assert errors == []
+        browser.close()
