@@ -9,6 +9,7 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cegah.accounts.models import Role
@@ -428,6 +429,9 @@ def test_attachments_are_downloaded_only_by_the_organisations_taking_part(
         assert response.content == PDF
     assert client_for(charlie).get(url).status_code == 404
     assert client_for(charlie).get(f"/activities/{activity.pk}/").status_code == 200
+    downloads = AuditEvent.objects.filter(object_type="activity_attachment",
+                                          action="download")
+    assert sorted(downloads.values_list("actor_label", flat=True)) == ["alice", "bob"]
 
     # An Office file is accepted when its zip holds the right parts.
     do_add_attachment(alice, activity, "plan.docx", office_file("word"))
@@ -542,3 +546,21 @@ def test_a_cancellation_reason_holding_an_id_number_is_refused(alice, catalogue)
     assert "national ID number" in response.content.decode()
     planned.refresh_from_db()
     assert planned.status == "planned" and "3174012345678901" not in planned.notes
+
+
+def test_a_reference_taken_at_the_same_moment_is_a_field_error(alice, catalogue, monkeypatch):
+    from cegah.activities import actions
+
+    do_record_activity(alice, base_data(external_id="R-1"))
+    checked = actions.clean_activity
+
+    def checked_before_the_other_save(*args, **kwargs):
+        cleaned, errors = checked(*args, **kwargs)
+        errors.pop("external_id", None)  # as if the other save came after the check
+        return cleaned, errors
+
+    monkeypatch.setattr(actions, "clean_activity", checked_before_the_other_save)
+    with pytest.raises(ValidationError) as raised:
+        do_record_activity(alice, base_data(external_id="R-1"))
+    assert "same moment" in raised.value.message_dict["external_id"][0]
+    assert Activity.objects.filter(external_id="R-1").count() == 1

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -654,8 +654,15 @@ def do_record_activity(actor: Any, data: Mapping[str, Any]) -> Activity:
     cleaned, errors = clean_activity(actor, data)
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        activity, _old, _new = write_activity(actor, cleaned)
+    try:
+        with transaction.atomic():
+            activity, _old, _new = write_activity(actor, cleaned)
+    except IntegrityError:
+        # The reference was free when checked and taken by a save at the same moment
+        # (the only constraint the validator cannot see through to the end).
+        raise ValidationError({"external_id": [_(
+            "another activity with this reference was saved at the same moment; "
+            "open it or use another reference")]}) from None
     return activity
 
 
@@ -786,6 +793,14 @@ def do_add_attachment(actor: Any, activity: Activity, filename: str, content: by
                      new={"activity": activity.pk, "filename": name, "size": len(content),
                           "content_type": content_type, "sha256": digest})
     return attachment
+
+
+def do_note_attachment_download(actor: Any, attachment: Attachment) -> None:
+    """Attachments may hold sensitive material (attendance sheets, reports): every
+    download is in the audit trail."""
+    record_event(actor=actor, action="download", object_type="activity_attachment",
+                 object_key=str(attachment.pk),
+                 new={"activity": attachment.activity_id, "file": attachment.filename})
 
 
 def do_remove_attachment(actor: Any, attachment: Attachment) -> None:

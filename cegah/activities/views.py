@@ -299,6 +299,7 @@ def _attachment(request: HttpRequest, pk: int, attachment_id: int):
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     """Always a download (never shown inline), only for the organisations taking part."""
     _activity, attachment = _attachment(request, pk, attachment_id)
+    actions.do_note_attachment_download(request.user, attachment)
     # The type comes from the whitelist by the file's extension, never from what was
     # stored or uploaded; anything else is an opaque download.
     extension = attachment.filename.rpartition(".")[2].lower()

@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "import": _("imported"),
     "export": _("exported"),
     "areas_load": _("loaded areas"),
+    "cancel": _("cancelled"),
+    "download": _("downloaded"),
 }
 OBJECT_LABELS = {
     "cases": _("reported case counts"),
