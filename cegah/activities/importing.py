@@ -16,10 +16,9 @@ validator's values; ``POST /api/v1/activities`` goes the same way
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,7 +30,7 @@ from django.utils.translation import gettext_noop
 
 from cegah import policy
 from cegah.lib.cells import NIK, PERSONAL_COLUMN
-from cegah.lib.tabular import TableError, format_for, read_table
+from cegah.lib.tabular import TableError, read_table
 
 MAX_REPORTED_PROBLEMS = 1000
 TEXT_MAX = 200
@@ -110,54 +109,6 @@ def _norm_header(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().lower())
 
 
-def _xlsx_cell(value: Any) -> str:
-    """A spreadsheet cell as typed text; unlike ``cegah.lib.cells.cell_text`` it keeps the
-    day of a date (activities are dated to the day) and the time of a time cell."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _read(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    if format_for(filename) == "csv":
-        return read_table(content, filename)
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TableError(_("%(file)s: not a readable .xlsx workbook (%(error)s).")
-                         % {"file": filename, "error": exc}) from None
-    rows_iter = wb.worksheets[0].iter_rows(values_only=True)
-    try:
-        header = [_xlsx_cell(c).lower() for c in next(rows_iter)]
-    except StopIteration:
-        raise TableError(_("%(file)s: the first worksheet is empty.")
-                         % {"file": filename}) from None
-    while header and header[-1] == "":
-        header.pop()
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for line, values in enumerate(rows_iter, start=2):
-            cells = [_xlsx_cell(v) for v in values]
-            if any(cells):
-                yield line, cells
-
-    return header, rows()
-
-
 _NIK_MESSAGE = gettext_noop(
     "a cell holds a 16-digit number that looks like a national ID number (NIK); "
     "Cegah takes no personal data. The file was not imported.")
@@ -172,7 +123,7 @@ def read_rows(
     that concern no one column (extra cells, ID-number-like cells) go to ``result``.
     """
     try:
-        header, raw_rows = _read(content, filename)
+        header, raw_rows = read_table(content, filename, to_the_day=True)
     except TableError as exc:
         result.add(None, None, str(exc))
         return set(), []

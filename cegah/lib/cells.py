@@ -22,10 +22,22 @@ PERSONAL_COLUMN = re.compile(
 NIK = re.compile(r"(?<![\d.,])\d{16}(?!\d)")
 
 
-def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a user typed: months as YYYY-MM, 3.0 as "3"."""
+def cell_text(value: Any, *, to_the_day: bool = False) -> str:
+    """A spreadsheet cell as the text a user typed: months as YYYY-MM, 3.0 as "3".
+
+    ``to_the_day`` keeps the day of a date (YYYY-MM-DD), the minute of a date-time
+    (YYYY-MM-DD HH:MM) and of a time (HH:MM), for tables dated to the day.
+    """
     if value is None:
         return ""
+    if to_the_day:
+        if isinstance(value, dt.datetime):
+            return (value.date().isoformat() if value.time() == dt.time(0, 0)
+                    else value.strftime("%Y-%m-%d %H:%M"))
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, dt.time):
+            return value.strftime("%H:%M")
     if isinstance(value, dt.datetime | dt.date):
         return value.strftime("%Y-%m")
     if isinstance(value, float) and value.is_integer():

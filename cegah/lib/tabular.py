@@ -30,16 +30,19 @@ def format_for(filename: str) -> str:
     return suffix
 
 
-def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def read_table(data: bytes, filename: str, *, to_the_day: bool = False,
+               ) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """Return the header (lower-cased, stripped) and ``(line number, cells)`` for each row.
 
     Line numbers are those a person sees in a text editor or a spreadsheet, so error
     reports can point at them. CSV may be comma-, semicolon- or tab-separated (Excel in
     Indonesian locales writes semicolons) and UTF-8 with or without a byte-order mark.
+    Spreadsheet date cells read as months, or to the day with ``to_the_day``
+    (:func:`cegah.lib.cells.cell_text`).
     """
     fmt = format_for(filename)
     if fmt == "xlsx":
-        return _read_xlsx(data, filename)
+        return _read_xlsx(data, filename, to_the_day)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -64,7 +67,7 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[tuple[in
     return [h.strip().lower() for h in header], rows()
 
 
-def _read_xlsx(data: bytes, filename: str):
+def _read_xlsx(data: bytes, filename: str, to_the_day: bool = False):
     import zipfile
 
     from openpyxl import load_workbook
@@ -86,8 +89,10 @@ def _read_xlsx(data: bytes, filename: str):
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for line, values in enumerate(it, start=2):
-            cells = [cell_text(v) for v in values[: max(len(header), 1)]]
-            if not any(cells):
+            cells = [cell_text(v, to_the_day=to_the_day) for v in values]
+            while cells and cells[-1] == "":
+                cells.pop()  # a sheet pads every row to its widest one
+            if not cells:
                 continue
             yield line, cells
 
