@@ -85,6 +85,14 @@ def test_cegah_demo_loads_everything_and_is_idempotent(cli_env, tmp_path):  # no
     assert len(top) == 10 and all("risk" in line for line in top), gaps.stdout
     assert top[0].split()[1].startswith("35.17.") and "high risk" in top[0]
     assert sum("rural" in line for line in top) >= 8  # the case study: rural desa left out
+    # The demo's activities pass the registry's own checks: an export imports unchanged.
+    export = run_cli("activities", "export", "--area", "35.17", "--out",
+                     str(tmp_path / "acts.csv"), env_extra=cli_env)
+    assert export.returncode == 0, export.stderr
+    again = run_cli("activities", "import", str(tmp_path / "acts.csv"), "--dry-run",
+                    env_extra=cli_env)
+    assert again.returncode == 0 and " 0 would be created, 0 would be updated" in again.stdout, (
+        again.stderr[-2000:])
 
 
 def _villages() -> list[Village]:

@@ -20,6 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 DAYS = 365  # the year of done activities up to the anchor date
 PLANNED_DAYS = 60  # planned ones in the coming two months
@@ -350,7 +351,8 @@ def _one(rng: random.Random, n: int, kind: Kind, lead: str, village: Village,
                 kind.reach) * (len(kind.reach) - 1)
             reach[cell] = max(0, share + rng.randint(-share // 5, share // 5))
     officers = rng.randint(*kind.officers) + (1 if partners and partners[0] in POLICE else 0)
-    hours = round(officers * (minutes / 60 + rng.choice((0.5, 1.0, 1.5))), 1) if officers else 0
+    # Officer-hours as the registry accepts them: the officers' time in the session.
+    hours = float((Decimal(officers * minutes) / 60).quantize(Decimal("0.1")))
     cost = rng.randrange(250_000, 5_000_000, 50_000) if rng.random() < 0.6 else None
     return PlannedActivity(
         external_id=f"{EXTERNAL_PREFIX}{n:05d}", kind=kind.key, title=title[:200], lead=lead,
