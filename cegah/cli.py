@@ -49,6 +49,11 @@ class Progress:
         sys.stderr.flush()
 
 
+def actor_name(actor) -> str:
+    """How messages name who acted: the local operator's label or the username."""
+    return getattr(actor, "label", None) or actor.get_username()
+
+
 def _actor(args):
     from cegah import policy
 
@@ -227,7 +232,7 @@ def _area_exists(code: str) -> bool:
 def export_table(args, write, denied: str) -> int:
     """Run ``write(actor, path, fmt)`` for an export command's ``--out`` (and ``--area``),
     writing to ``OUT.part`` and renaming it, so a failed export leaves no half file.
-    ``denied`` is the message when the policy refuses."""
+    ``denied`` is the message when the policy refuses (``{who}`` names the actor)."""
     from django.core.exceptions import PermissionDenied
 
     from cegah.lib.tabular import TableError, format_for
@@ -246,7 +251,7 @@ def export_table(args, write, denied: str) -> int:
         n = write(actor, tmp, fmt)
     except PermissionDenied:
         tmp.unlink(missing_ok=True)
-        print(f"error: {denied}", file=sys.stderr)
+        print(f"error: {denied.format(who=actor_name(actor))}", file=sys.stderr)
         return EXIT_INVALID
     tmp.replace(out)
     print(f"{out}: {n:,} rows")

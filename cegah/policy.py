@@ -35,6 +35,13 @@ from cegah.areas.models import Area, is_within, subtree_q
 from cegah.lib import rawsql
 
 
+def require(allowed: bool) -> None:
+    """For views: a refusal answers 404, like a missing object ("forbidden" looks like
+    "not found")."""
+    if not allowed:
+        raise Http404
+
+
 class Capability(StrEnum):
     VIEW_DATA = "view_data"
     IMPORT_DATA = "import_data"

@@ -52,10 +52,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_activities_export)
 
 
-def _who(actor) -> str:
-    return getattr(actor, "label", None) or actor.get_username()
-
-
 def _report(path: Path, result, noun: str, dry_run: bool, started: float) -> int:
     if not result.ok:
         for problem in result.problems:
@@ -76,7 +72,7 @@ def _report(path: Path, result, noun: str, dry_run: bool, started: float) -> int
 def _import(args, do_import, noun: str) -> int:
     from django.core.exceptions import PermissionDenied
 
-    from cegah.cli import _actor
+    from cegah.cli import _actor, actor_name
 
     path = Path(args.file)
     if not path.is_file():
@@ -87,7 +83,7 @@ def _import(args, do_import, noun: str) -> int:
     try:
         result = do_import(actor, path.read_bytes(), path.name, dry_run=args.dry_run)
     except PermissionDenied:
-        print(f"error: {_who(actor)} may not import {noun}.", file=sys.stderr)
+        print(f"error: {actor_name(actor)} may not import {noun}.", file=sys.stderr)
         return EXIT_INVALID
     return _report(path, result, noun, args.dry_run, started)
 
@@ -105,10 +101,9 @@ def cmd_activities_import(args: argparse.Namespace) -> int:
 
 
 def _export(args, write) -> int:
-    from cegah.cli import _actor, export_table
+    from cegah.cli import export_table
 
-    return export_table(args, write,
-                        f"{_who(_actor(args))} may not export these (a manager's right).")
+    return export_table(args, write, "{who} may not export these (a manager's right).")
 
 
 def cmd_venues_export(args: argparse.Namespace) -> int:

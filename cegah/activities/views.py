@@ -47,11 +47,6 @@ QUICK_TOKENS_KEPT = 20
 AREA_HITS = 15
 
 
-def _require(allowed: bool) -> None:
-    # "Forbidden" looks like "not found".
-    if not allowed:
-        raise Http404
-
 
 def _date_param(value: str) -> dt.date | None:
     try:
@@ -152,7 +147,7 @@ def _audience_label(code: str) -> str:
 @login_required
 def activity_new(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_record_activities(user))
+    policy.require(policy.can_record_activities(user))
     area = recordable_area(user, request.GET.get("area"))  # opened from an area page
     form = ActivityForm(user, request.POST or None,
                         initial={"areas": area} if area else None)
@@ -171,7 +166,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
 def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     activity = policy.access_activity_by_id(user, pk)
-    _require(policy.can_edit_activity(user, activity))
+    policy.require(policy.can_edit_activity(user, activity))
     form = ActivityForm(user, request.POST or None, instance=activity)
     if request.method == "POST" and form.is_valid():
         try:
@@ -189,7 +184,7 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def quick(request: HttpRequest) -> HttpResponse:
     """The phone form: one activity in under a minute, for one's own organisation."""
     user = request.user
-    _require(policy.can_record_activities(user) and user.organisation_id is not None)
+    policy.require(policy.can_record_activities(user) and user.organisation_id is not None)
     saved = None
     if request.method != "POST" and request.GET.get("saved", "").isdigit():
         saved = policy.visible_activities(user).filter(
@@ -219,7 +214,7 @@ def quick(request: HttpRequest) -> HttpResponse:
 def area_search(request: HttpRequest) -> HttpResponse:
     """Areas whose name or code matches, within the user's jurisdiction (htmx picker)."""
     user = request.user
-    _require(policy.can_record_activities(user))
+    policy.require(policy.can_record_activities(user))
     q = request.GET.get("q", "").strip()
     hits: list[Area] = []
     if len(q) >= 2:
@@ -234,7 +229,7 @@ def area_search(request: HttpRequest) -> HttpResponse:
 
 def _editable(request: HttpRequest, pk: int) -> Activity:
     activity = policy.access_activity_by_id(request.user, pk)
-    _require(policy.can_edit_activity(request.user, activity))
+    policy.require(policy.can_edit_activity(request.user, activity))
     return activity
 
 
@@ -289,9 +284,9 @@ def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _attachment(request: HttpRequest, pk: int, attachment_id: int):
     activity = policy.access_activity_by_id(request.user, pk)
-    _require(policy.can_view_activity_details(request.user, activity))
+    policy.require(policy.can_view_activity_details(request.user, activity))
     attachment = activity.attachments.filter(pk=attachment_id).first()
-    _require(attachment is not None)
+    policy.require(attachment is not None)
     return activity, attachment
 
 
@@ -315,7 +310,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Ht
 @require_POST
 def attachment_remove(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     activity, attachment = _attachment(request, pk, attachment_id)
-    _require(policy.can_edit_activity(request.user, activity))
+    policy.require(policy.can_edit_activity(request.user, activity))
     actions.do_remove_attachment(request.user, attachment)
     messages.success(request, _("The file was removed."))
     return redirect(reverse("activities:detail", args=[activity.pk]) + "#attachments")

@@ -45,10 +45,6 @@ _CONTENT_TYPES = {
 }
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:  # "forbidden" looks like "not found"
-        raise Http404
-
 
 UploadForm = TableUploadForm
 
@@ -103,9 +99,9 @@ def venue_list(request: HttpRequest) -> HttpResponse:
 def venue_export(request: HttpRequest) -> HttpResponse:
     """The venues of the list's filter as CSV or XLSX (public reference data)."""
     user = request.user
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     fmt = request.GET.get("format", "csv")
-    _require(fmt in _CONTENT_TYPES)
+    policy.require(fmt in _CONTENT_TYPES)
     area = request.GET.get("area", "").strip() or None
     if area:
         policy.access_area_by_code(user, area)
@@ -168,7 +164,7 @@ def _two_step(
 
 @login_required
 def venue_import(request: HttpRequest) -> HttpResponse:
-    _require(policy.can_import(request.user))
+    policy.require(policy.can_import(request.user))
     aliases = ", ".join(sorted(TYPE_ALIASES))
     return _two_step(request, kind="venues", run=do_import_venues, done_url=reverse(
         "venues:list"), context={
@@ -191,7 +187,7 @@ def activity_import(request: HttpRequest) -> HttpResponse:
     """Bulk import of activities (wired as ``activities:import``)."""
     from cegah.activities.importing import do_import_activities
 
-    _require(policy.can_record_activities(request.user))
+    policy.require(policy.can_record_activities(request.user))
     done_url = reverse("activities:list")
     return _two_step(request, kind="activities", run=do_import_activities, done_url=done_url,
                      context={
@@ -220,9 +216,9 @@ def activity_export(request: HttpRequest) -> HttpResponse:
     from cegah.activities.exports import do_export_activities
 
     user = request.user
-    _require(policy.can_export_activities(user))
+    policy.require(policy.can_export_activities(user))
     fmt = request.GET.get("format", "csv")
-    _require(fmt in _CONTENT_TYPES)
+    policy.require(fmt in _CONTENT_TYPES)
     area = request.GET.get("area", "").strip() or None
     if area:
         policy.access_area_by_code(user, area)

@@ -21,22 +21,17 @@ _CONTENT_TYPES = {
 }
 
 
-def _require(allowed: bool) -> None:
-    # "Forbidden" looks like "not found".
-    if not allowed:
-        raise Http404
-
 
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    _require(policy.can_import(request.user))
+    policy.require(policy.can_import(request.user))
     batches = policy.visible_imports(request.user).select_related("uploaded_by")[:200]
     return render(request, "cases/import_list.html", {"batches": batches})
 
 
 @login_required
 def import_new(request: HttpRequest) -> HttpResponse:
-    _require(policy.can_import(request.user))
+    policy.require(policy.can_import(request.user))
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -92,14 +87,14 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def export(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_export(user))
+    policy.require(policy.can_export(user))
     form = ExportForm(request.GET or None)
     if request.GET and form.is_valid():
         kind, fmt = form.cleaned_data["kind"], form.cleaned_data["format"]
         area = form.cleaned_data["area"].strip() or None
         if area:
             policy.access_area_by_code(user, area)
-            _require(policy.can_view_area_data(user, area))
+            policy.require(policy.can_view_area_data(user, area))
         buffer = io.StringIO() if fmt == "csv" else io.BytesIO()
         actions.do_export(user, kind, buffer, fmt, area_code=area)
         body = buffer.getvalue()

@@ -8,16 +8,12 @@ from pathlib import Path
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-def _who(actor) -> str:
-    return getattr(actor, "label", None) or actor.get_username()
-
-
 def cmd_catalogue_load(args) -> int:
     from django.core.exceptions import PermissionDenied
 
     from cegah.catalogue.actions import do_sync_catalogue
     from cegah.catalogue.shipped import SHIPPED_PATH, CatalogueError, read_entries
-    from cegah.cli import _actor
+    from cegah.cli import _actor, actor_name
 
     path = Path(args.file) if args.file else SHIPPED_PATH
     if not path.is_file():
@@ -28,7 +24,7 @@ def cmd_catalogue_load(args) -> int:
         created, updated, unchanged = do_sync_catalogue(
             actor, read_entries(path), update=args.update, dry_run=args.dry_run)
     except PermissionDenied:
-        print(f"error: {_who(actor)} may not change the catalogue (system admins only).",
+        print(f"error: {actor_name(actor)} may not change the catalogue (system admins only).",
               file=sys.stderr)
         return EXIT_INVALID
     except CatalogueError as exc:

@@ -26,11 +26,6 @@ FILTERS = {"level": "level", "audience": "audiences", "setting": "settings",
            "driver": "drivers", "source": "source"}
 
 
-def _require(allowed: bool) -> None:
-    # "Forbidden" looks like "not found".
-    if not allowed:
-        raise Http404
-
 
 def usage_counts(actor: Any, today: dt.date | None = None) -> dict[int, int]:
     """Activities the actor may see that used each intervention in the last 12 months
@@ -47,7 +42,7 @@ def usage_counts(actor: Any, today: dt.date | None = None) -> dict[int, int]:
 
 
 def _access(actor: Any, slug: str) -> Intervention:
-    _require(policy.can_view_catalogue(actor))
+    policy.require(policy.can_view_catalogue(actor))
     # Interventions out of use stay readable: activities recorded with them link here.
     intervention = Intervention.objects.filter(slug=slug).first()
     if intervention is None:
@@ -58,7 +53,7 @@ def _access(actor: Any, slug: str) -> Intervention:
 @login_required
 def catalogue_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     can_edit = policy.can_edit_catalogue(user)
     chosen = {param: request.GET.get(param, "").strip() for param in FILTERS}
     items = list(Intervention.objects.all() if can_edit
@@ -116,18 +111,18 @@ def _save(request: HttpRequest, intervention: Intervention | None) -> HttpRespon
 
 @login_required
 def catalogue_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    _require(policy.can_edit_catalogue(request.user))
+    policy.require(policy.can_edit_catalogue(request.user))
     return _save(request, _access(request.user, slug))
 
 
 @login_required
 def catalogue_new(request: HttpRequest) -> HttpResponse:
-    _require(policy.can_edit_catalogue(request.user))
+    policy.require(policy.can_edit_catalogue(request.user))
     return _save(request, None)
 
 
 def _set_active(request: HttpRequest, slug: str, active: bool) -> HttpResponse:
-    _require(policy.can_edit_catalogue(request.user))
+    policy.require(policy.can_edit_catalogue(request.user))
     intervention = _access(request.user, slug)
     actions.do_set_intervention_active(request.user, intervention, active)
     messages.success(request, _("Back in use: it shows in the catalogue and recommendations.")

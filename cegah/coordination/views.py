@@ -39,11 +39,6 @@ from cegah.coordination.work import (
 )
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise Http404
-
-
 def _int_param(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -61,7 +56,7 @@ def _own_org_id(user) -> int | None:
 def directory(request: HttpRequest) -> HttpResponse:
     user = request.user
     orgs = policy.visible_organisations(user)
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     form = DirectoryFilter(request.GET or None)
     since = since_date()
     work = organisation_work(user, since)
@@ -90,7 +85,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 def organisation_detail(request: HttpRequest, org_id: int) -> HttpResponse:
     user = request.user
     org = policy.visible_organisations(user).filter(pk=org_id).first()
-    _require(org is not None)
+    policy.require(org is not None)
     since = since_date()
     work = organisation_work(user, since, org_ids=[org.pk]).get(org.pk)
     involved = Activity.objects.filter(Q(lead_organisation=org) | Q(partners=org)).values("pk")
@@ -141,14 +136,14 @@ def _calendar_filters(request: HttpRequest) -> tuple[str | None, Organisation | 
     if org_param:
         org_id = _int_param(org_param)
         org = policy.visible_organisations(user).filter(pk=org_id).first() if org_id else None
-        _require(org is not None)
+        policy.require(org is not None)
     return code, org
 
 
 @login_required
 def calendar_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     year, month = _month(request.GET.get("month"))
     code, org = _calendar_filters(request)
     start, end = _month_range(year, month)
@@ -175,7 +170,7 @@ def calendar_ics(request: HttpRequest) -> HttpResponse:
     """The same activities as an iCalendar feed: the given month, or by default from a
     month ago to a year ahead."""
     user = request.user
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     code, org = _calendar_filters(request)
     if request.GET.get("month"):
         start, end = _month_range(*_month(request.GET.get("month")))
@@ -203,7 +198,7 @@ def calendar_ics(request: HttpRequest) -> HttpResponse:
 @login_required
 def joint(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_view_catalogue(user))
+    policy.require(policy.can_view_catalogue(user))
     acts = (policy.visible_activities(user)
             .annotate(n_partners=Count("partners")).filter(n_partners__gt=0)
             .select_related("lead_organisation", "intervention")
@@ -235,7 +230,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_new(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(policy.can_send_request(user))
+    policy.require(policy.can_send_request(user))
     initial = {}
     to_id = _int_param(request.GET.get("to"))
     if to_id:
@@ -282,7 +277,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_answer(request: HttpRequest, request_id: int) -> HttpResponse:
     user = request.user
     req = policy.access_request_by_id(user, request_id)
-    _require(policy.can_answer_request(user, req))
+    policy.require(policy.can_answer_request(user, req))
     form = AnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose to accept or decline."))
@@ -305,7 +300,7 @@ def request_answer(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     user = request.user
     req = policy.access_request_by_id(user, request_id)
-    _require(policy.can_withdraw_request(user, req))
+    policy.require(policy.can_withdraw_request(user, req))
     try:
         actions.do_withdraw_request(user, req)
     except PermissionDenied:
@@ -342,7 +337,7 @@ def notification_mark_all(request: HttpRequest) -> HttpResponse:
 def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
     """Mark one notification read and follow its link (same-site paths only)."""
     note = policy.visible_notifications(request.user).filter(pk=notification_id).first()
-    _require(note is not None)
+    policy.require(note is not None)
     actions.do_mark_read(request.user, [note.pk])
     link = note.link
     if (link and link.startswith("/") and not link.startswith("//")
