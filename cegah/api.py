@@ -84,13 +84,13 @@ RESPONSES = BodyCache(64 * 1024 * 1024)
 
 def _cached(request: HttpRequest, run, schema, build) -> HttpResponse:
     scope = policy.counts_entitlement_scope(request.user)
+    running = run_in_progress() is not None
     key = hashlib.sha256(repr((
         run.pk if run else None, run.finished_at.isoformat() if run else None,
-        run_in_progress() is not None, scope, get_language(),
-        request.get_full_path())).encode()).hexdigest()
+        running, scope, get_language(), request.get_full_path())).encode()).hexdigest()
     entry = RESPONSES.get(key)
     if entry is None:
-        body = schema.model_validate(build()).model_dump_json().encode()
+        body = schema.model_validate(build(running)).model_dump_json().encode()
         entry = RESPONSES.put(key, body)
     return HttpResponse(entry[0], content_type="application/json")
 
@@ -120,7 +120,7 @@ def risk_areas(request: HttpRequest, q: Query[ListQuery]):
     page_size = max(1, min(q.page_size, 1000))
     run = latest_run()
 
-    def build() -> dict[str, Any]:
+    def build(running: bool) -> dict[str, Any]:
         rows = risk_rows(run, level=level, parent=q.parent) if run else None
         count = rows.count() if rows is not None else 0
         pages = max(1, -(-count // page_size))
@@ -130,7 +130,7 @@ def risk_areas(request: HttpRequest, q: Query[ListQuery]):
         if q.parent and run and count == len(chunk):
             total_row = risk_rows(run).filter(area_id=q.parent).first()
         items = [f.as_dict() for f in figures_for(actor, chunk, total_row=total_row, run=run)]
-        return {"run": _run_out(run), "running": run_in_progress() is not None,
+        return {"run": _run_out(run), "running": running,
                 "count": count, "page": page, "pages": pages, "items": items}
 
     return _cached(request, run, AreaListOut, build)
@@ -144,7 +144,7 @@ def area(request: HttpRequest, code: str):
     area = policy.access_area_by_code(actor, code)
     run = latest_run()
 
-    def build() -> dict[str, Any]:
+    def build(_running: bool) -> dict[str, Any]:
         detail = area_detail(actor, run, area) if run else None
         return {
             "code": area.code, "name": area.name, "level": Level(area.level).key,

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from cegah import policy
+from cegah.activities.models import REACH_FIELDS
 from cegah.lib.cells import NIK, PERSONAL_COLUMN
 from cegah.lib.tabular import TableError, read_table
 
@@ -284,8 +285,7 @@ def choice(value: str, choices: Iterable[str], aliases: dict[str, str] | None = 
 
 # --- activities ------------------------------------------------------------------------
 
-REACH_COLUMNS = ("girls_under_12", "boys_under_12", "girls_12_17", "boys_12_17",
-                 "women_18_plus", "men_18_plus", "reached_unknown")
+REACH_COLUMNS = tuple(f for f, _sex, _age in REACH_FIELDS)  # the model's, in its order
 
 ACTIVITY_COLUMNS: tuple[Column, ...] = (
     Column("reference", True, ("ref", "referensi", "external_id", "id", "nomor", "no_ref")),

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from cegah import policy
@@ -44,15 +44,8 @@ def coordinators_of(organisation_ids: Iterable[int]) -> list[User]:
 
 
 def activity_link(activity: Activity) -> str:
-    """The activity's page if the registry has one, else its month in the calendar."""
-    for name in ("activities:detail", "activities:activity_detail",
-                 "activities:activity-detail"):
-        try:
-            return reverse(name, args=[activity.pk])
-        except NoReverseMatch:
-            continue
-    return (reverse("coordination:calendar")
-            + f"?month={activity.starts_on.year:04d}-{activity.starts_on.month:02d}")
+    """The activity's page in the registry."""
+    return reverse("activities:detail", args=[activity.pk])
 
 
 def _request_values(req: PartnerRequest) -> dict[str, Any]:
